@@ -1,0 +1,59 @@
+# nfhandoff - SPDX-License-Identifier: ISC - see LICENSE
+.POSIX:
+.SUFFIXES:
+.SUFFIXES: .c .o
+
+CC = musl-gcc
+AR = ar
+CFLAGS = -std=c11 -Os -Wall -Wextra -Werror -ffunction-sections -fdata-sections \
+	-fno-asynchronous-unwind-tables -fno-unwind-tables -fno-stack-protector
+LDFLAGS = -static -s -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro
+PREFIX = /usr/local
+MANPREFIX = $(PREFIX)/share/man
+DESTDIR =
+
+LIBOBJ = src/lib/addr.o src/lib/fmt.o src/lib/guard.o src/lib/msg.o \
+	src/lib/parse.o src/lib/pidfd.o src/lib/pidfile.o src/lib/proc.o \
+	src/lib/shmhdr.o src/lib/sig.o
+LIBHDR = src/lib/nf.h src/lib/opts.h src/lib/shmhdr.h
+TOOLS = bin/nfpid
+MAN1 = man/nfpid.1
+FIXTURES = tests/bin/nfserver tests/bin/nfinit
+
+all: $(TOOLS) $(FIXTURES)
+
+.c.o:
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIBOBJ): $(LIBHDR)
+
+src/lib/libnf.a: $(LIBOBJ)
+	rm -f $@
+	$(AR) rcs $@ $(LIBOBJ)
+
+bin/nfpid: src/nfpid.c src/lib/libnf.a $(LIBHDR)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ src/nfpid.c src/lib/libnf.a
+
+tests/bin/nfserver: tests/fixtures/nfserver.c src/lib/libnf.a $(LIBHDR)
+	mkdir -p tests/bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/fixtures/nfserver.c src/lib/libnf.a
+
+tests/bin/nfinit: tests/fixtures/nfinit.c
+	mkdir -p tests/bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/fixtures/nfinit.c
+
+check: all
+	sh tests/run.sh
+
+demo: all
+	sh tests/demo.sh
+
+install: $(TOOLS)
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1
+	cp -f $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	cp -f $(MAN1) $(DESTDIR)$(MANPREFIX)/man1/
+
+clean:
+	rm -f $(LIBOBJ) src/lib/libnf.a $(TOOLS) $(FIXTURES)
+
+.PHONY: all check demo install clean

@@ -1,0 +1,198 @@
+/* nfhandoff - SPDX-License-Identifier: ISC - see LICENSE */
+/*
+ * Diagnostics go to stderr as `tool: what: why`; data goes to stdout through
+ * a small buffer that is checked when flushed, so a full disk or a closed
+ * pipe is an error, not silence.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nf.h"
+
+const char *nf_prog = "nf";
+int nf_quiet;
+int nf_verbose;
+
+static long long t0;
+static char obuf[4096];
+static size_t olen;
+
+static int
+writeall(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+long long
+nf_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void
+nf_sleep_ms(long long ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+void
+nf_init(const char *argv0)
+{
+	const char *s = strrchr(argv0, '/');
+
+	nf_prog = s ? s + 1 : argv0;
+	t0 = nf_now_us();
+}
+
+static void
+vmsg(int ts, const char *fmt, va_list ap)
+{
+	char buf[1024];
+	size_t n = 0, fl = strlen(fmt);
+	int e = errno;
+
+	if (ts) {
+		long long d = nf_now_us() - t0;
+
+		n = nf_fmt(buf, sizeof(buf), "%s: [%lld.%06lld] ", nf_prog,
+		    d / 1000000, d % 1000000);
+	} else
+		n = nf_fmt(buf, sizeof(buf), "%s: ", nf_prog);
+	if (n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	errno = e;
+	n += nf_vfmt(buf + n, sizeof(buf) - n, fmt, ap);
+	if (n >= sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	/* A format ending in ':' appends strerror(errno), as in sbase. */
+	if (fl && fmt[fl - 1] == ':') {
+		errno = e;
+		n += nf_fmt(buf + n, sizeof(buf) - n, " %m");
+		if (n >= sizeof(buf) - 2)
+			n = sizeof(buf) - 2;
+	}
+	buf[n++] = '\n';
+	nf_outflush();
+	writeall(2, buf, n);
+	errno = e;
+}
+
+void
+nf_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(nf_verbose, fmt, ap);
+	va_end(ap);
+}
+
+void
+nf_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (nf_quiet)
+		return;
+	va_start(ap, fmt);
+	vmsg(nf_verbose, fmt, ap);
+	va_end(ap);
+}
+
+void
+nf_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!nf_verbose)
+		return;
+	va_start(ap, fmt);
+	vmsg(1, fmt, ap);
+	va_end(ap);
+}
+
+_Noreturn void
+nf_die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(nf_verbose, fmt, ap);
+	va_end(ap);
+	nf_exit(code);
+}
+
+void
+nf_usage_die(const char *usage)
+{
+	char buf[2048];
+	size_t n = nf_fmt(buf, sizeof(buf), "%s", usage);
+
+	writeall(2, buf, n < sizeof(buf) ? n : sizeof(buf) - 1);
+	_exit(NF_USAGE);
+}
+
+void
+nf_out(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	n = nf_vfmt(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	if (olen + n > sizeof(obuf))
+		nf_outflush();
+	memcpy(obuf + olen, buf, n);
+	olen += n;
+}
+
+void
+nf_outflush(void)
+{
+	size_t n = olen;
+
+	if (!n)
+		return;
+	olen = 0;
+	if (writeall(1, obuf, n) < 0) {
+		int e = errno;
+		char buf[256];
+		size_t l = nf_fmt(buf, sizeof(buf), "%s: stdout: write: %s\n",
+		    nf_prog, strerror(e));
+
+		writeall(2, buf, l);
+		_exit(NF_SYS);
+	}
+}
+
+_Noreturn void
+nf_exit(int code)
+{
+	nf_outflush();
+	_exit(code);
+}

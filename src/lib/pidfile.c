@@ -1,0 +1,406 @@
+/* nfhandoff - SPDX-License-Identifier: ISC - see LICENSE */
+/*
+ * PID files: one strict reader for every tool, the two ways of writing
+ * (temp + rename; lock first, then in place) and the restart lock.
+ */
+#define _GNU_SOURCE
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nf.h"
+
+#define PID_MAX_LIMIT 4194304UL
+
+unsigned long
+nf_pid_max(void)
+{
+	static unsigned long max;
+	char buf[32];
+	int fd;
+	ssize_t n;
+	unsigned long long v;
+	const char *why;
+
+	if (max)
+		return max;
+	max = PID_MAX_LIMIT;
+	if ((fd = open("/proc/sys/kernel/pid_max", O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			buf[strcspn(buf, "\n")] = '\0';
+			if (nf_parse_ulong(buf, 2, PID_MAX_LIMIT, &v, &why) == 0)
+				max = (unsigned long)v;
+		}
+	}
+	return max;
+}
+
+static void
+dirof(const char *path, char *buf, size_t n)
+{
+	const char *s = strrchr(path, '/');
+
+	if (!s)
+		nf_fmt(buf, n, ".");
+	else if (s == path)
+		nf_fmt(buf, n, "/");
+	else {
+		size_t l = (size_t)(s - path);
+
+		if (l >= n)
+			l = n - 1;
+		memcpy(buf, path, l);
+		buf[l] = '\0';
+	}
+}
+
+/*
+ * A file in a world-writable directory that is neither ours nor root's may
+ * have been planted by anyone: refuse it, as start-stop-daemon does.
+ */
+int
+nf_unsafe_dir(const char *path, const struct stat *st)
+{
+	char dir[PATH_MAX];
+	struct stat ds;
+
+	if (st->st_uid == geteuid() || st->st_uid == 0)
+		return 0;
+	dirof(path, dir, sizeof(dir));
+	if (stat(dir, &ds) < 0)
+		return 0;
+	return (ds.st_mode & S_IWOTH) != 0;
+}
+
+int
+nf_pidfile_read(const char *path, int unsafe_ok, struct nf_pidfile *pf)
+{
+	char buf[66];
+	unsigned long pid;
+
+	memset(pf, 0, sizeof(*pf));
+	pf->path = path;
+	for (int tries = 0;; tries++) {
+		struct stat ls;
+		ssize_t n = 0, r;
+		int fd, pr;
+
+		fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC |
+		    O_NOCTTY);
+		if (fd < 0) {
+			pf->err = errno;
+			if (errno == ENOENT || errno == ENOTDIR) {
+				pf->status = NF_PF_ABSENT;
+			} else if (errno == ELOOP && lstat(path, &ls) == 0 &&
+			    S_ISLNK(ls.st_mode)) {
+				struct stat ts;
+
+				/* A dangling symlink is a missing file. */
+				if (stat(path, &ts) < 0 && errno == ENOENT) {
+					pf->status = NF_PF_ABSENT;
+				} else {
+					pf->status = NF_PF_MALFORMED;
+					pf->why = "is a symbolic link";
+				}
+			} else if (errno == ENXIO || errno == ENODEV ||
+			    errno == EISDIR) {
+				pf->status = NF_PF_MALFORMED;
+				pf->why = "not a regular file";
+			} else {
+				pf->status = NF_PF_UNREADABLE;
+			}
+			return pf->status;
+		}
+		if (fstat(fd, &pf->st) < 0) {
+			pf->err = errno;
+			close(fd);
+			return pf->status = NF_PF_UNREADABLE;
+		}
+		if (!S_ISREG(pf->st.st_mode)) {
+			close(fd);
+			pf->why = S_ISDIR(pf->st.st_mode) ? "is a directory" :
+			    S_ISFIFO(pf->st.st_mode) ? "is a FIFO" :
+			    "not a regular file";
+			return pf->status = NF_PF_MALFORMED;
+		}
+		if (!unsafe_ok && nf_unsafe_dir(path, &pf->st)) {
+			close(fd);
+			return pf->status = NF_PF_UNSAFE;
+		}
+		while (n < (ssize_t)sizeof(buf) &&
+		    (r = read(fd, buf + n, sizeof(buf) - (size_t)n)) != 0) {
+			if (r < 0) {
+				if (errno == EINTR)
+					continue;
+				pf->err = errno;
+				close(fd);
+				return pf->status = NF_PF_UNREADABLE;
+			}
+			n += r;
+		}
+		close(fd);
+		if (n > 64) {
+			pf->why = "longer than 64 bytes";
+			return pf->status = NF_PF_MALFORMED;
+		}
+		pr = nf_parse_pidbuf(buf, (size_t)n, nf_pid_max(), &pid,
+		    &pf->why);
+		if (pr == 1 && tries < 3) {
+			/* A writer may be between its truncate and its write. */
+			nf_sleep_ms(5);
+			continue;
+		}
+		if (pr != 0) {
+			pf->empty = pr == 1;
+			return pf->status = NF_PF_MALFORMED;
+		}
+		pf->pid = (pid_t)pid;
+		if (pf->pid == getpid())
+			return pf->status = NF_PF_SELF;
+		return pf->status = NF_PF_OK;
+	}
+}
+
+int
+nf_pidfile_report(const struct nf_pidfile *pf)
+{
+	switch (pf->status) {
+	case NF_PF_OK:
+		return NF_OK;
+	case NF_PF_ABSENT:
+		nf_info("%s: no pid file", pf->path);
+		return NF_FALSE;
+	case NF_PF_MALFORMED:
+		nf_warn("%s: malformed pid file: %s", pf->path, pf->why);
+		return NF_USAGE;
+	case NF_PF_UNSAFE:
+		nf_warn("%s: unsafe pid file: owned by uid %u in a "
+		    "world-writable directory (--unsafe-pidfile to accept)",
+		    pf->path, (unsigned)pf->st.st_uid);
+		return NF_USAGE;
+	case NF_PF_SELF:
+		nf_info("%s: stale: names our own pid %d", pf->path,
+		    (int)pf->pid);
+		return NF_FALSE;
+	default:
+		errno = pf->err;
+		nf_warn("%s: open:", pf->path);
+		return NF_SYS;
+	}
+}
+
+static int
+refuse_link(const char *path)
+{
+	struct stat ls;
+
+	if (lstat(path, &ls) == 0 && !S_ISREG(ls.st_mode)) {
+		nf_warn("%s: refusing to write: %s", path,
+		    S_ISLNK(ls.st_mode) ? "is a symbolic link" :
+		    "not a regular file");
+		return NF_USAGE;
+	}
+	return NF_OK;
+}
+
+static int
+writeall(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+nf_pidfile_write(const char *path, pid_t pid)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX], line[32];
+	const char *base = strrchr(path, '/');
+	size_t len = nf_fmt(line, sizeof(line), "%d\n", (int)pid);
+	int fd = -1, r;
+
+	if ((r = refuse_link(path)) != NF_OK)
+		return r;
+	base = base ? base + 1 : path;
+	dirof(path, dir, sizeof(dir));
+	for (unsigned i = 0; fd < 0 && i < 100; i++) {
+		if (nf_fmt(tmp, sizeof(tmp), "%s/.%s.%d.%u", dir, base,
+		    (int)getpid(), i) >= sizeof(tmp)) {
+			nf_warn("%s: path too long", path);
+			return NF_USAGE;
+		}
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0644);
+		if (fd < 0 && errno != EEXIST) {
+			nf_warn("%s: open:", tmp);
+			return NF_SYS;
+		}
+	}
+	if (fd < 0) {
+		nf_warn("%s: open:", tmp);
+		return NF_SYS;
+	}
+	if (writeall(fd, line, len) < 0 || fsync(fd) < 0) {
+		nf_warn("%s: write:", tmp);
+		close(fd);
+		unlink(tmp);
+		return NF_SYS;
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		nf_warn("%s: rename:", path);
+		unlink(tmp);
+		return NF_SYS;
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	return NF_OK;
+}
+
+/* The PID a held lock file names, for the message; 0 if unknown. */
+static pid_t
+holder_of(int fd)
+{
+	char buf[66];
+	ssize_t n = pread(fd, buf, sizeof(buf), 0);
+	unsigned long pid;
+	const char *why;
+
+	if (n > 0 && n <= 64 &&
+	    nf_parse_pidbuf(buf, (size_t)n, nf_pid_max(), &pid, &why) == 0)
+		return (pid_t)pid;
+	return 0;
+}
+
+/* Open and flock PATH, making sure the locked file is still the one at
+ * PATH (it may be replaced between open and flock). */
+static int
+lockpath(const char *path, int nb, int keep, int *fdp, pid_t *holder)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		struct stat a, b;
+		int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+		    O_NOCTTY | (keep ? 0 : O_CLOEXEC), 0644);
+
+		if (fd < 0) {
+			if (errno == ELOOP) {
+				nf_warn("%s: refusing to lock: is a symbolic link",
+				    path);
+				return NF_USAGE;
+			}
+			nf_warn("%s: open:", path);
+			return NF_SYS;
+		}
+		if (fstat(fd, &a) < 0 || !S_ISREG(a.st_mode)) {
+			nf_warn("%s: refusing to lock: not a regular file", path);
+			close(fd);
+			return NF_USAGE;
+		}
+		if (flock(fd, LOCK_EX | (nb ? LOCK_NB : 0)) < 0) {
+			int e = errno;
+
+			if (e == EWOULDBLOCK || e == EINTR) {
+				if (holder)
+					*holder = holder_of(fd);
+				close(fd);
+				return NF_BUSY;
+			}
+			errno = e;
+			nf_warn("%s: flock:", path);
+			close(fd);
+			return NF_SYS;
+		}
+		if (stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino) {
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+			*fdp = fd;
+			return NF_OK;
+		}
+		close(fd);	/* replaced under us: lock the new one */
+	}
+	nf_warn("%s: keeps being replaced", path);
+	return NF_SYS;
+}
+
+int
+nf_pidfile_lock(const char *path, pid_t pid, int keep, int *fdp,
+    pid_t *holder)
+{
+	char line[32];
+	size_t len = nf_fmt(line, sizeof(line), "%d\n", (int)pid);
+	int fd, r;
+
+	if ((r = lockpath(path, 1, keep, &fd, holder)) != NF_OK)
+		return r;
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, line, len, 0) != (ssize_t)len ||
+	    fsync(fd) < 0) {
+		nf_warn("%s: write:", path);
+		close(fd);
+		return NF_SYS;
+	}
+	*fdp = fd;
+	return NF_OK;
+}
+
+static void
+lockname(const char *pidpath, char *buf, size_t n)
+{
+	nf_fmt(buf, n, "%s.lock", pidpath);
+}
+
+int
+nf_restart_lock(const char *pidpath, long long ms, int *fdp)
+{
+	char path[PATH_MAX];
+	long long start = nf_now_us(), step = 1;
+	int r;
+
+	lockname(pidpath, path, sizeof(path));
+	for (;;) {
+		r = lockpath(path, 1, 0, fdp, NULL);
+		if (r != NF_BUSY)
+			return r;
+		if (ms >= 0 && nf_now_us() - start >= ms * 1000)
+			return NF_BUSY;
+		nf_sleep_ms(step);
+		if (step < 20)
+			step++;
+	}
+}
+
+int
+nf_restart_locked(const char *pidpath)
+{
+	char path[PATH_MAX];
+	int fd, r = 0;
+
+	lockname(pidpath, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY);
+	if (fd < 0)
+		return 0;
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0)
+		r = errno == EWOULDBLOCK;
+	close(fd);
+	return r;
+}

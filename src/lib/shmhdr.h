@@ -1,0 +1,46 @@
+/* nfhandoff - SPDX-License-Identifier: ISC - see LICENSE */
+/*
+ * NFShmXFrame's object-segment header on x86-64 (DESIGN.md section 5): a C++
+ * object with its vtable pointer at 0.
+ */
+#ifndef NF_SHMHDR_H
+#define NF_SHMHDR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NF_SHM_OFF_KEY		8	/* int32 */
+#define NF_SHM_OFF_SIZE		16	/* uint64 */
+#define NF_SHM_OFF_CREATE	24	/* uint64 */
+#define NF_SHM_OFF_STAMP	32	/* uint64 */
+#define NF_SHM_OFF_CRC		40	/* uint64 */
+#define NF_SHM_OFF_INIT		84	/* int32 */
+#define NF_SHM_OFF_VERSION	88	/* int32 */
+#define NF_SHM_HDR		128	/* the header fits in this */
+#define NF_SHM_INIT_OK		987654321
+#define NF_SHM_VERSION		100001
+
+enum { NF_V_NONE, NF_V_RECOVER, NF_V_INIT, NF_V_REFUSE };
+
+/* What the test fixture keeps after the header. */
+struct nf_shmdata {
+	uint64_t counter;
+	uint64_t reloads;
+	uint64_t stored;	/* counter at the last clean exit */
+	uint64_t starts;
+	uint64_t pid;
+};
+
+int32_t nf_shm_get32(const void *mem, size_t off);
+uint64_t nf_shm_get64(const void *mem, size_t off);
+void nf_shm_put32(void *mem, size_t off, int32_t v);
+void nf_shm_put64(void *mem, size_t off, uint64_t v);
+uint64_t nf_shm_crc(const void *mem);
+/* Is this NFShmXFrame's header: key at 8 and size at 16 match? */
+int nf_shm_is_nfx(const void *mem, size_t size, uint32_t key);
+/* What a new server would do with it: NF_V_*; NONE if not a header. */
+int nf_shm_verdict(const void *mem, size_t size, uint32_t key);
+const char *nf_shm_verdict_name(int v);
+void nf_shm_init_header(void *mem, size_t size, uint32_t key, uint64_t now);
+
+#endif

@@ -1,0 +1,272 @@
+/* nfhandoff - SPDX-License-Identifier: ISC - see LICENSE */
+/*
+ * nfpid: read, check, write, lock and remove PID files, strictly.
+ */
+#define _GNU_SOURCE
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/nf.h"
+#include "lib/opts.h"
+
+static const char usage_text[] =
+"usage: nfpid read|check|remove [-fqv] [--name NAME] [--shm KEY]\n"
+"             [--unsafe-pidfile] [-C DIR] (-p FILE | -S SERVER -I ID)\n"
+"       nfpid write [-qv] [-C DIR] -p FILE PID\n"
+"       nfpid lock [-qv] [-C DIR] -p FILE [--] COMMAND [ARG ...]\n"
+"       nfpid -h | -V\n";
+
+static int force;
+
+static void
+usage(void)
+{
+	nf_usage_die(usage_text);
+}
+
+static int
+cmd_read(struct nf_addr *a)
+{
+	struct nf_pidfile pf;
+
+	nf_pidfile_read(a->pidfile, a->unsafe, &pf);
+	if (pf.status != NF_PF_OK)
+		return nf_pidfile_report(&pf);
+	nf_out("%d\n", (int)pf.pid);
+	return NF_OK;
+}
+
+static int
+judge(struct nf_addr *a, struct nf_pidfile *pf, struct nf_verdict *vd)
+{
+	struct nf_target t = { 0 };
+
+	t.pid = pf->pid;
+	t.pf = pf;
+	t.name = a->name;
+	t.has_key = a->has_key;
+	t.key = a->key;
+	nf_guard(&t, vd);
+	if (vd->evidence[0])
+		nf_debug("%d: %s", (int)pf->pid, vd->evidence);
+	return vd->v;
+}
+
+static int
+cmd_check(struct nf_addr *a)
+{
+	struct nf_pidfile pf;
+	struct nf_verdict vd;
+
+	if (nf_restart_locked(a->pidfile)) {
+		nf_info("%s: a restart is in progress (%s.lock is held)",
+		    a->pidfile, a->pidfile);
+		return NF_BUSY;
+	}
+	nf_pidfile_read(a->pidfile, a->unsafe, &pf);
+	if (pf.status != NF_PF_OK)
+		return nf_pidfile_report(&pf);
+	switch (judge(a, &pf, &vd)) {
+	case NF_G_OK:
+		nf_debug("%d: alive: %s", (int)pf.pid, vd.why);
+		return NF_OK;
+	case NF_G_UNKNOWN:
+		nf_warn("%s: %d: %s", a->pidfile, (int)pf.pid, vd.why);
+		return NF_SYS;
+	default:
+		nf_info("%s: stale: %d %s", a->pidfile, (int)pf.pid, vd.why);
+		return NF_FALSE;
+	}
+}
+
+static int
+cmd_remove(struct nf_addr *a)
+{
+	struct nf_pidfile pf;
+	struct nf_verdict vd;
+	struct stat st;
+
+	if (nf_restart_locked(a->pidfile) && !force) {
+		nf_warn("%s: a restart is in progress (%s.lock is held); not "
+		    "removed", a->pidfile, a->pidfile);
+		return NF_BUSY;
+	}
+	nf_pidfile_read(a->pidfile, a->unsafe, &pf);
+	switch (pf.status) {
+	case NF_PF_OK:
+		switch (judge(a, &pf, &vd)) {
+		case NF_G_OK:
+			if (!force) {
+				nf_warn("%s: %d is alive (%s); not removed "
+				    "(--force to remove anyway)", a->pidfile,
+				    (int)pf.pid, vd.why);
+				return NF_REFUSED;
+			}
+			break;
+		case NF_G_UNKNOWN:
+			if (!force) {
+				nf_warn("%s: %d: %s; not removed", a->pidfile,
+				    (int)pf.pid, vd.why);
+				return NF_SYS;
+			}
+			break;
+		default:
+			nf_debug("%d %s", (int)pf.pid, vd.why);
+			break;
+		}
+		break;
+	case NF_PF_SELF:
+		break;
+	case NF_PF_MALFORMED:
+		if (force)
+			break;
+		/* FALLTHROUGH */
+	default:
+		return nf_pidfile_report(&pf);
+	}
+	/* Remove only the file we judged: not one written since. */
+	if (pf.st.st_ino && (lstat(a->pidfile, &st) < 0 ||
+	    st.st_ino != pf.st.st_ino || st.st_dev != pf.st.st_dev ||
+	    st.st_mtim.tv_sec != pf.st.st_mtim.tv_sec ||
+	    st.st_mtim.tv_nsec != pf.st.st_mtim.tv_nsec)) {
+		nf_warn("%s: changed while it was checked; not removed",
+		    a->pidfile);
+		return NF_BUSY;
+	}
+	if (unlink(a->pidfile) < 0)
+		nf_die(errno == ENOENT ? NF_FALSE : NF_SYS, "%s: unlink:",
+		    a->pidfile);
+	nf_debug("%s: removed", a->pidfile);
+	return NF_OK;
+}
+
+static int
+cmd_write(struct nf_addr *a, int argc, char **argv)
+{
+	unsigned long long pid;
+	const char *why;
+	struct stat st;
+
+	if (!a->pidfile && argc == 2) {	/* nfpid write FILE PID */
+		a->pidfile = argv[0];
+		argc--, argv++;
+	}
+	if (!a->pidfile || argc != 1)
+		usage();
+	if (nf_parse_ulong(argv[0], 2, nf_pid_max(), &pid, &why) < 0)
+		nf_die(NF_USAGE, "%s: not a pid: %s", argv[0], why);
+	if (!a->unsafe && lstat(a->pidfile, &st) == 0 &&
+	    S_ISREG(st.st_mode) && nf_unsafe_dir(a->pidfile, &st))
+		nf_die(NF_USAGE, "%s: unsafe pid file: owned by uid %u in a "
+		    "world-writable directory (--unsafe-pidfile to accept)",
+		    a->pidfile, (unsigned)st.st_uid);
+	return nf_pidfile_write(a->pidfile, (pid_t)pid);
+}
+
+static int
+cmd_lock(struct nf_addr *a, int argc, char **argv)
+{
+	pid_t holder = 0;
+	int fd, r, e;
+
+	if (!a->pidfile || argc < 1)
+		usage();
+	r = nf_pidfile_lock(a->pidfile, getpid(), 1, &fd, &holder);
+	if (r == NF_BUSY) {
+		if (holder)
+			nf_warn("%s: locked by a live owner (pid %d)",
+			    a->pidfile, (int)holder);
+		else
+			nf_warn("%s: locked by a live owner", a->pidfile);
+	}
+	if (r != NF_OK)
+		return r;
+	nf_debug("%s: locked, %d written; exec %s", a->pidfile,
+	    (int)getpid(), argv[0]);
+	nf_outflush();
+	/* The descriptor stays open across exec: the lock lives exactly as
+	 * long as the command. */
+	execvp(argv[0], argv);
+	e = errno;
+	unlink(a->pidfile);
+	errno = e;
+	nf_warn("%s: exec:", argv[0]);
+	nf_exit(e == ENOENT ? NF_NOTFOUND : NF_NOEXEC);
+	return NF_SYS;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		NF_ADDR_LONG, NF_COMMON_LONG,
+		{ "force", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct nf_addr a = { 0 };
+	const char *cmd;
+	int c;
+
+	nf_init(argv[0]);
+	if (argc < 2)
+		usage();
+	cmd = argv[1];
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
+		nf_out("%s", usage_text);
+		nf_exit(NF_OK);
+	}
+	if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+		nf_out("nfpid " NF_VERSION "\n");
+		nf_exit(NF_OK);
+	}
+	if (strcmp(cmd, "read") && strcmp(cmd, "check") &&
+	    strcmp(cmd, "remove") && strcmp(cmd, "write") &&
+	    strcmp(cmd, "lock")) {
+		nf_warn("%s: unknown command", cmd);
+		usage();
+	}
+	argc--, argv++;
+	while ((c = getopt_long(argc, argv, "+" NF_ADDR_SHORT "fhqvV", lo,
+	    NULL)) != -1) {
+		if (nf_addr_opt(&a, c, optarg))
+			continue;
+		switch (c) {
+		case 'f':
+			force = 1;
+			break;
+		case 'h':
+			nf_out("%s", usage_text);
+			nf_exit(NF_OK);
+		case 'q':
+			nf_quiet = 1;
+			break;
+		case 'v':
+			nf_verbose = 1;
+			break;
+		case 'V':
+			nf_out("nfpid " NF_VERSION "\n");
+			nf_exit(NF_OK);
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (!strcmp(cmd, "write")) {
+		nf_addr_finish(&a, 0);
+		nf_exit(cmd_write(&a, argc, argv));
+	}
+	nf_addr_finish(&a, 1);
+	if (!strcmp(cmd, "lock"))
+		nf_exit(cmd_lock(&a, argc, argv));
+	if (argc)
+		usage();
+	if (!strcmp(cmd, "read"))
+		nf_exit(cmd_read(&a));
+	if (!strcmp(cmd, "check"))
+		nf_exit(cmd_check(&a));
+	nf_exit(cmd_remove(&a));
+}
