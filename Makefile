@@ -48,6 +48,10 @@ check: all
 demo: all
 	sh tests/demo.sh
 
+# Benchmarks: never part of `make check`; each tests/bench/*.sh prints a table.
+bench: all
+	for b in tests/bench/*.sh; do sh "$$b" || exit 1; done
+
 install: $(TOOLS)
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1
 	cp -f $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
@@ -56,4 +60,4 @@ install: $(TOOLS)
 clean:
 	rm -f $(LIBOBJ) src/lib/libnf.a $(TOOLS) $(FIXTURES)
 
-.PHONY: all check demo install clean
+.PHONY: all check demo bench install clean
