@@ -14,7 +14,7 @@ DESTDIR =
 
 LIBOBJ = src/lib/addr.o src/lib/fmt.o src/lib/guard.o src/lib/msg.o \
 	src/lib/parse.o src/lib/pidfd.o src/lib/pidfile.o src/lib/proc.o \
-	src/lib/shmhdr.o src/lib/sig.o
+	src/lib/shmhdr.o src/lib/sig.o src/lib/wait.o
 LIBHDR = src/lib/nf.h src/lib/opts.h src/lib/shmhdr.h
 TOOLS = bin/nfpid
 MAN1 = man/nfpid.1

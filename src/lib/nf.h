@@ -64,11 +64,7 @@ const char *nf_signame(int sig, char *buf, size_t n);
 int nf_parse_sched(const char *s, int defsig, struct nf_sched *sc,
     const char **why);
 
-#ifndef _WIN32
-#include <sys/types.h>
-#include <sys/stat.h>
-
-/* ---- msg.c: diagnostics on stderr, data on stdout ---- */
+/* ---- msg.c: diagnostics on stderr, data on stdout; portable ---- */
 extern const char *nf_prog;
 extern int nf_quiet;	/* -q */
 extern int nf_verbose;	/* -v */
@@ -83,6 +79,10 @@ void nf_outflush(void);			/* dies 3 on a write error */
 _Noreturn void nf_exit(int code);	/* flushes stdout, then exits */
 long long nf_now_us(void);		/* monotonic */
 void nf_sleep_ms(long long ms);
+
+#ifndef _WIN32
+#include <sys/types.h>
+#include <sys/stat.h>
 
 /* ---- pidfile.c ---- */
 enum {
@@ -185,6 +185,43 @@ void nf_addr_finish(struct nf_addr *a, int need);
 int nf_addr_nfx(const struct nf_addr *a);	/* NFShmXFrame addressing */
 /* PIDs from operands, or stdin when none and it is not a terminal. */
 pid_t *nf_read_pids(int argc, char **argv, size_t *n);
+
+/* ---- wait.c: waiting for exits; start-stop-daemon style schedules ---- */
+/*
+ * Wait until the PIDs have exited (all of them, or with any, one). ms < 0:
+ * forever. on_exit(pid, arg) is called once per PID as it exits, those
+ * already gone first; nf_out's buffer is flushed after each batch. Returns
+ * the number of PIDs still running (0 = done; with any, < n means done).
+ * pidfd + epoll where available (RLIMIT_NOFILE's soft limit is raised to the
+ * hard one while waiting, then restored), else kill(pid,0) + the /proc
+ * zombie check (a changed start time counts as exited too), every 1 ms for
+ * the first 2 s then backing off to at most 20 ms, the interval scaled with
+ * the number of PIDs (10 us each); NF_NO_PIDFD=1 forces the fallback;
+ * zombies count as exited. Returns (size_t)-1 with errno on a system error
+ * (EINVAL: a PID below 2; ENOMEM).
+ */
+size_t nf_wait(const pid_t *pids, size_t n, int any, long long ms,
+    void (*on_exit)(pid_t, void *), void *arg);
+/*
+ * Run a start-stop-daemon style schedule on the targets: each step sends
+ * step.sig through nf_guarded_kill to every target still running, then
+ * waits up to step.ms. The pidfds that watch the targets are opened before
+ * the first signal. A target that fails the guard as stale is not
+ * signalled, is reported (nf_info) and counts as gone, without on_exit;
+ * one gone is passed to on_exit. Returns NF_OK when all (with any, one)
+ * have exited, NF_TIMEOUT when the schedule ran out with some still
+ * running, NF_SYS on a failed send (EPERM...; the other targets of that
+ * step are still signalled) or when the guard cannot read the facts
+ * (reported with nf_warn, nothing sent to that target).
+ */
+int nf_run_sched(const struct nf_target *t, size_t n,
+    const struct nf_sched *sc, int any, void (*on_exit)(pid_t, void *),
+    void *arg);
+/* The same, but the whole run is bounded by ms (< 0: no bound): NF_TIMEOUT
+ * when it runs out first. */
+int nf_run_sched_for(const struct nf_target *t, size_t n,
+    const struct nf_sched *sc, int any, long long ms,
+    void (*on_exit)(pid_t, void *), void *arg);
 
 #endif /* !_WIN32 */
 #endif

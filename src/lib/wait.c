@@ -1,0 +1,384 @@
+/* nfhandoff - SPDX-License-Identifier: ISC - see LICENSE */
+/*
+ * Waiting for processes to exit, and start-stop-daemon style schedules.
+ *
+ * Where the kernel has pidfds, every PID gets one, opened before anything
+ * is signalled, and all of them sit in one epoll set: an exit wakes us
+ * within microseconds, costs no CPU while we wait, and a PID recycled while
+ * we wait cannot fool us. A zombie's pidfd is readable, so a parent that
+ * never reaps does not delay us. Elsewhere (kernels before 5.3, seccomp
+ * profiles that refuse pidfd_open, NF_NO_PIDFD=1) each PID is looked at in
+ * /proc: gone, a zombie, or a different start time (the PID was reused)
+ * all count as exited; kill(pid, 0) is the last resort where /proc cannot
+ * be read. The look happens every millisecond for the first two seconds
+ * and then backs off to 20 ms, never more often than the number of PIDs
+ * allows (about 10 us of looking per PID per interval).
+ */
+#define _GNU_SOURCE
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nf.h"
+
+enum { W_RUN, W_GONE0, W_DONE };	/* running, gone at open, reported */
+#define NO_START (~0ULL)
+#define FAST_US 2000000LL		/* look every 1 ms this long */
+#define BASE_US 1000LL
+#define SLOW_US 20000LL
+#define PER_PID_US 10LL
+
+struct ws {
+	size_t n, ndone, npoll;
+	pid_t *pid;
+	int *fd;			/* pidfd, or -1 while polled */
+	unsigned char *st;
+	unsigned long long *start;	/* for the fallback's reuse check */
+	int ep;
+	int raised;
+	struct rlimit orig;
+	void *map;
+	size_t maplen;
+};
+
+typedef void (*ws_cb)(struct ws *, size_t, void *);
+
+static void
+ws_close(struct ws *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (w->fd[i] >= 0)
+			close(w->fd[i]);
+	if (w->ep >= 0)
+		close(w->ep);
+	if (w->raised)
+		setrlimit(RLIMIT_NOFILE, &w->orig);
+	munmap(w->map, w->maplen);
+}
+
+/* Room for n PIDs: one mapping, no malloc. The caller fills w->pid. */
+static int
+ws_alloc(struct ws *w, size_t n)
+{
+	size_t len;
+
+	memset(w, 0, sizeof(*w));
+	w->ep = -1;
+	if (n > ((size_t)-1) / 32) {
+		errno = ENOMEM;
+		return -1;
+	}
+	len = n * (sizeof(unsigned long long) + sizeof(pid_t) + sizeof(int) +
+	    1) + 1;
+	w->map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+	    MAP_ANONYMOUS, -1, 0);
+	if (w->map == MAP_FAILED)
+		return -1;
+	w->maplen = len;
+	w->n = n;
+	w->start = w->map;
+	w->pid = (pid_t *)(w->start + n);
+	w->fd = (int *)(w->pid + n);
+	w->st = (unsigned char *)(w->fd + n);
+	for (size_t i = 0; i < n; i++)
+		w->fd[i] = -1;
+	return 0;
+}
+
+/* What the fallback sees: 1 exited (gone, zombie, reused), 0 running. */
+static int
+looked_gone(struct ws *w, size_t i)
+{
+	struct nf_proc p;
+	int r = nf_proc_read(w->pid[i], &p);
+
+	if (r == 1)
+		return 1;
+	if (r < 0)	/* no /proc, or hidden: kill(pid, 0) is all there is */
+		return !(kill(w->pid[i], 0) == 0 || errno == EPERM);
+	if (p.state == 'Z' || p.state == 'X' || p.state == 'x')
+		return 1;
+	if (w->start[i] == NO_START)
+		w->start[i] = p.start_ms;
+	return p.start_ms != w->start[i];
+}
+
+/* Open a pidfd per PID (polled where none can be had); note those gone. */
+static void
+ws_arm(struct ws *w)
+{
+	struct rlimit rl;
+
+	if (nf_pidfd_ok() && getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < w->n + 64 &&
+	    rl.rlim_cur < rl.rlim_max) {
+		w->orig = rl;
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			w->raised = 1;
+		nf_debug("RLIMIT_NOFILE raised to %llu for %zu pids",
+		    (unsigned long long)rl.rlim_cur, w->n);
+	}
+	if (nf_pidfd_ok() && (w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		nf_debug("epoll_create1: %m: looking at /proc instead");
+	for (size_t i = 0; i < w->n; i++) {
+		int fd = w->ep >= 0 ? nf_pidfd_open(w->pid[i]) : -1;
+
+		w->start[i] = NO_START;
+		if (fd >= 0) {
+			struct epoll_event ev;
+
+			memset(&ev, 0, sizeof(ev));
+			ev.events = EPOLLIN;
+			ev.data.u64 = i;
+			if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) == 0) {
+				w->fd[i] = fd;
+				continue;
+			}
+			close(fd);
+		} else if (w->ep >= 0 && errno == ESRCH) {
+			w->st[i] = W_GONE0;
+			continue;
+		}
+		/* EMFILE, EINVAL (a thread), ENOSYS: look at it instead. */
+		if (looked_gone(w, i))
+			w->st[i] = W_GONE0;
+		else
+			w->npoll++;
+	}
+	if (w->npoll)
+		nf_debug("%zu of %zu pids without a pidfd: looking at /proc",
+		    w->npoll, w->n);
+}
+
+static void
+ws_done(struct ws *w, size_t i, ws_cb cb, void *ctx)
+{
+	if (w->st[i] == W_DONE)
+		return;
+	if (w->fd[i] >= 0) {
+		close(w->fd[i]);	/* also leaves the epoll set */
+		w->fd[i] = -1;
+	} else if (w->st[i] == W_RUN)
+		w->npoll--;
+	w->st[i] = W_DONE;
+	w->ndone++;
+	if (cb)
+		cb(w, i, ctx);
+}
+
+static int
+ws_finished(const struct ws *w, int any)
+{
+	return any ? w->ndone > 0 : w->ndone == w->n;
+}
+
+static void
+ws_sweep(struct ws *w, ws_cb cb, void *ctx)
+{
+	for (size_t i = 0; i < w->n && w->npoll; i++)
+		if (w->st[i] == W_RUN && w->fd[i] < 0 && looked_gone(w, i))
+			ws_done(w, i, cb, ctx);
+}
+
+/* Wait up to ms (< 0: forever) until all (any: one) are done. 0 when
+ * finished, 1 on timeout, -1 on a system error. */
+static int
+ws_run(struct ws *w, int any, long long ms, ws_cb cb, void *ctx)
+{
+	long long t0 = nf_now_us(), end = ms < 0 ? -1 : t0 + ms * 1000;
+	long long base = BASE_US;
+	int first = 1;
+
+	/* Those already gone when we looked come first. */
+	for (size_t i = 0; i < w->n; i++)
+		if (w->st[i] == W_GONE0)
+			ws_done(w, i, cb, ctx);
+	nf_outflush();
+	for (;;) {
+		long long now = nf_now_us(), wait = -1;
+		size_t nfd = w->n - w->ndone - w->npoll;
+
+		if (ws_finished(w, any))
+			return 0;
+		if (!first) {
+			if (end >= 0 && now >= end)
+				return 1;
+			if (w->npoll) {
+				long long scaled = (long long)w->npoll *
+				    PER_PID_US;
+
+				if (now - t0 >= FAST_US && base < SLOW_US) {
+					base += base / 4 + 1000;
+					if (base > SLOW_US)
+						base = SLOW_US;
+				}
+				wait = base > scaled ? base : scaled;
+			}
+			if (end >= 0 && (wait < 0 || end - now < wait))
+				wait = end - now;
+		} else
+			wait = 0;
+		first = 0;
+		if (nfd && w->ep >= 0) {
+			struct epoll_event ev[256];
+			int k = epoll_wait(w->ep, ev, 256, wait < 0 ? -1 :
+			    (int)((wait + 999) / 1000));
+
+			if (k < 0 && errno != EINTR)
+				return -1;
+			for (int j = 0; j < k; j++)
+				ws_done(w, (size_t)ev[j].data.u64, cb, ctx);
+		} else if (wait > 0) {
+			struct timespec ts = { (time_t)(wait / 1000000),
+			    (long)(wait % 1000000) * 1000 };
+
+			nanosleep(&ts, NULL);
+		}
+		if (w->npoll)
+			ws_sweep(w, cb, ctx);
+		nf_outflush();
+	}
+}
+
+struct adapt {
+	void (*on_exit)(pid_t, void *);
+	void *arg;
+};
+
+static void
+adapt_cb(struct ws *w, size_t i, void *ctx)
+{
+	struct adapt *a = ctx;
+
+	if (a->on_exit)
+		a->on_exit(w->pid[i], a->arg);
+}
+
+size_t
+nf_wait(const pid_t *pids, size_t n, int any, long long ms,
+    void (*on_exit)(pid_t, void *), void *arg)
+{
+	struct adapt a = { on_exit, arg };
+	struct ws w;
+	size_t left;
+	int r, e;
+
+	for (size_t i = 0; i < n; i++)
+		if (pids[i] < 2) {
+			errno = EINVAL;
+			return (size_t)-1;
+		}
+	if (n == 0)
+		return 0;
+	if (ws_alloc(&w, n) < 0)
+		return (size_t)-1;
+	memcpy(w.pid, pids, n * sizeof(pid_t));
+	ws_arm(&w);
+	r = ws_run(&w, any, ms, adapt_cb, &a);
+	e = errno;
+	left = w.n - w.ndone;
+	ws_close(&w);
+	errno = e;
+	return r < 0 ? (size_t)-1 : left;
+}
+
+int
+nf_run_sched_for(const struct nf_target *t, size_t n,
+    const struct nf_sched *sc, int any, long long ms,
+    void (*on_exit)(pid_t, void *), void *arg)
+{
+	struct adapt a = { on_exit, arg };
+	struct ws w;
+	long long end = ms < 0 ? -1 : nf_now_us() + ms * 1000;
+	int rc = NF_TIMEOUT;
+
+	if (ws_alloc(&w, n) < 0) {
+		nf_warn("mmap:");
+		return NF_SYS;
+	}
+	for (size_t i = 0; i < n; i++)
+		w.pid[i] = t[i].pid;
+	/* The pidfds are open before the first signal: an exit cannot be
+	 * missed, nor a recycled PID mistaken for the target. */
+	ws_arm(&w);
+	for (int s = 0; s < sc->n; s++) {
+		char sn[32];
+		long long left, step = sc->step[s].ms;
+		int r, bad = 0;
+
+		nf_signame(sc->step[s].sig, sn, sizeof(sn));
+		for (size_t i = 0; i < n; i++) {
+			struct nf_verdict vd;
+			int g;
+
+			if (w.st[i] == W_DONE)
+				continue;
+			if (w.st[i] == W_GONE0) {
+				ws_done(&w, i, adapt_cb, &a);
+				continue;
+			}
+			g = nf_guarded_kill(&t[i], sc->step[s].sig, &vd);
+			if (g == NF_G_OK) {
+				nf_debug("%d: sent %s (%s)", (int)t[i].pid,
+				    sn, vd.why);
+			} else if (g == NF_G_GONE) {
+				ws_done(&w, i, adapt_cb, &a);
+			} else if (g == NF_G_STALE) {
+				/* Not the process we meant: it is gone. */
+				nf_info("%d: not signalled: %s", (int)t[i].pid,
+				    vd.why);
+				ws_done(&w, i, NULL, NULL);
+			} else if (g == NF_G_UNKNOWN) {
+				nf_warn("%d: not signalled: %s", (int)t[i].pid,
+				    vd.why);
+				bad = 1;
+			} else {
+				errno = -g;
+				nf_warn("%d: kill %s:", (int)t[i].pid, sn);
+				bad = 1;
+			}
+		}
+		nf_outflush();
+		if (bad) {
+			rc = NF_SYS;
+			break;
+		}
+		if (ws_finished(&w, any)) {
+			rc = NF_OK;
+			break;
+		}
+		left = end < 0 ? -1 : (end - nf_now_us()) / 1000;
+		if (left < 0 && end >= 0)
+			left = 0;
+		if (left >= 0 && step > left)
+			step = left;
+		r = ws_run(&w, any, step, adapt_cb, &a);
+		if (r < 0) {
+			nf_warn("epoll_wait:");
+			rc = NF_SYS;
+			break;
+		}
+		if (r == 0) {
+			rc = NF_OK;
+			break;
+		}
+		if (end >= 0 && nf_now_us() >= end)
+			break;
+	}
+	ws_close(&w);
+	return rc;
+}
+
+int
+nf_run_sched(const struct nf_target *t, size_t n, const struct nf_sched *sc,
+    int any, void (*on_exit)(pid_t, void *), void *arg)
+{
+	return nf_run_sched_for(t, n, sc, any, -1, on_exit, arg);
+}
