@@ -16,8 +16,8 @@ LIBOBJ = src/lib/addr.o src/lib/fmt.o src/lib/guard.o src/lib/msg.o \
 	src/lib/parse.o src/lib/pidfd.o src/lib/pidfile.o src/lib/proc.o \
 	src/lib/shmhdr.o src/lib/sig.o src/lib/wait.o
 LIBHDR = src/lib/nf.h src/lib/opts.h src/lib/shmhdr.h
-TOOLS = bin/nfpid
-MAN1 = man/nfpid.1
+TOOLS = bin/nfpid bin/nfsignal bin/nfwait
+MAN1 = man/nfpid.1 man/nfsignal.1 man/nfwait.1
 FIXTURES = tests/bin/nfserver tests/bin/nfinit
 
 all: $(TOOLS) $(FIXTURES)
@@ -33,6 +33,12 @@ src/lib/libnf.a: $(LIBOBJ)
 
 bin/nfpid: src/nfpid.c src/lib/libnf.a $(LIBHDR)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ src/nfpid.c src/lib/libnf.a
+
+bin/nfsignal: src/nfsignal.c src/lib/libnf.a $(LIBHDR)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ src/nfsignal.c src/lib/libnf.a
+
+bin/nfwait: src/nfwait.c src/lib/libnf.a $(LIBHDR)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ src/nfwait.c src/lib/libnf.a
 
 tests/bin/nfserver: tests/fixtures/nfserver.c src/lib/libnf.a $(LIBHDR)
 	mkdir -p tests/bin

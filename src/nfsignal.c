@@ -1,0 +1,190 @@
+/* nfhandoff - SPDX-License-Identifier: ISC - see LICENSE */
+/*
+ * nfsignal: send a signal to the PIDs it is given, never to the wrong
+ * process. Each PID goes through the reuse guard on a pidfd opened before
+ * the checks; the PIDs signalled are printed, one per line, for nfwait.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/nf.h"
+#include "lib/opts.h"
+
+static const char usage_text[] =
+"usage: nfsignal [-nqv] [-s SIG] [--name NAME] [--shm KEY] [--unsafe-pidfile]\n"
+"                [-C DIR] [-p FILE | -S SERVER -I ID | PID ...]\n"
+"       nfsignal -h | -V\n";
+
+static int dryrun;
+
+static void
+usage(void)
+{
+	nf_usage_die(usage_text);
+}
+
+/* A live process that fails the guard but carries the name we were told
+ * to expect may be the server itself, restarted without rewriting its file:
+ * refuse rather than guess. */
+static int
+lookalike(const struct nf_target *t, const struct nf_verdict *vd)
+{
+	return t->pf && t->name && vd->v == NF_G_STALE &&
+	    strcmp(vd->why, "has another name") != 0;
+}
+
+static void
+plan(const struct nf_target *t, const struct nf_verdict *vd, const char *sn)
+{
+	const char *e = vd->evidence;
+
+	if (vd->v == NF_G_OK)
+		nf_out("%d: would send %s: %s", (int)t->pid, sn, vd->why);
+	else if (lookalike(t, vd))
+		nf_out("%d: would refuse: %s, but it is named %s",
+		    (int)t->pid, vd->why, t->name);
+	else
+		nf_out("%d: would not signal: %s", (int)t->pid, vd->why);
+	nf_out("%s%s%s\n", *e ? " (" : "", e, *e ? ")" : "");
+}
+
+/* One target: what was done, as the exit code it stands for. */
+static int
+one(const struct nf_target *t, int sig, const char *sn)
+{
+	struct nf_verdict vd;
+	int g, pid = (int)t->pid;
+
+	if (dryrun) {
+		g = nf_guard(t, &vd);
+		plan(t, &vd, sn);
+	} else
+		g = nf_guarded_kill(t, sig, &vd);
+	switch (g) {
+	case NF_G_OK:
+		if (!dryrun) {
+			nf_out("%d\n", pid);
+			nf_debug("%d: sent %s: %s (%s)", pid, sn, vd.why,
+			    vd.evidence);
+		}
+		return NF_OK;
+	case NF_G_STALE:
+		if (lookalike(t, &vd)) {
+			if (!dryrun)
+				nf_warn("%d: refused: %s, but it is named %s: "
+				    "it may be the server", pid, vd.why,
+				    t->name);
+			return NF_REFUSED;
+		}
+		/* FALLTHROUGH */
+	case NF_G_GONE:
+		if (!dryrun)
+			nf_info("%d: not signalled: %s", pid, vd.why);
+		return NF_FALSE;
+	case NF_G_UNKNOWN:
+		if (!dryrun)
+			nf_warn("%d: not signalled: %s", pid, vd.why);
+		return NF_SYS;
+	default:
+		errno = -g;
+		nf_warn("%d: kill %s:", pid, sn);
+		return NF_SYS;
+	}
+}
+
+/* The first that applies of 2, 3, 5, 0, 1. */
+static int
+worse(int a, int b)
+{
+	static const int order[] = { NF_USAGE, NF_SYS, NF_REFUSED, NF_OK,
+	    NF_FALSE };
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (a == order[i] || b == order[i])
+			return order[i];
+	return a;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		NF_ADDR_LONG, NF_COMMON_LONG,
+		{ "signal", required_argument, NULL, 's' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct nf_addr a = { 0 };
+	struct nf_pidfile pf;
+	struct nf_target t = { 0 };
+	const char *sigarg = NULL, *why;
+	char sn[32];
+	int c, sig, rc = -1;
+
+	nf_init(argv[0]);
+	while ((c = getopt_long(argc, argv, NF_ADDR_SHORT "hnqs:vV", lo,
+	    NULL)) != -1) {
+		if (nf_addr_opt(&a, c, optarg))
+			continue;
+		switch (c) {
+		case 'h':
+			nf_out("%s", usage_text);
+			nf_exit(NF_OK);
+		case 'n':
+			dryrun = 1;
+			break;
+		case 'q':
+			nf_quiet = 1;
+			break;
+		case 's':
+			sigarg = optarg;
+			break;
+		case 'v':
+			nf_verbose = 1;
+			break;
+		case 'V':
+			nf_out("nfsignal " NF_VERSION "\n");
+			nf_exit(NF_OK);
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (sigarg) {
+		if (nf_parse_sig(sigarg, &sig, &why) < 0)
+			nf_die(NF_USAGE, "-s %s: %s", sigarg, why);
+	} else
+		sig = nf_addr_nfx(&a) ? NF_SIG_RESTART : SIGTERM;
+	nf_signame(sig, sn, sizeof(sn));
+	nf_addr_finish(&a, 0);
+	if (a.pidfile && argc)
+		nf_die(NF_USAGE, "give -p FILE (or -S SERVER -I ID) or PIDs, "
+		    "not both");
+	t.name = a.name;
+	t.has_key = a.has_key;
+	t.key = a.key;
+	if (a.pidfile) {
+		nf_pidfile_read(a.pidfile, a.unsafe, &pf);
+		if (pf.status != NF_PF_OK)
+			nf_exit(nf_pidfile_report(&pf));
+		t.pid = pf.pid;
+		t.pf = &pf;
+		nf_exit(one(&t, sig, sn));
+	}
+	{
+		size_t n;
+		pid_t *pids = nf_read_pids(argc, argv, &n);
+
+		/* All input is valid by now: act on each PID. */
+		for (size_t i = 0; i < n; i++) {
+			t.pid = pids[i];
+			c = one(&t, sig, sn);
+			rc = rc < 0 ? c : worse(rc, c);
+		}
+	}
+	nf_exit(rc);
+}

@@ -1,0 +1,236 @@
+/* nfhandoff - SPDX-License-Identifier: ISC - see LICENSE */
+/*
+ * nfwait: wait for PIDs to exit, printing each as it goes; give up after
+ * -t (124), or follow a start-stop-daemon style schedule (-r) whose signals
+ * go through the same guarded path as nfsignal's.
+ */
+#define _GNU_SOURCE
+#include <sys/mman.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/nf.h"
+#include "lib/opts.h"
+
+static const char usage_text[] =
+"usage: nfwait [-qv] [-t DUR] [-s SIG] [-r SCHEDULE] [--any] [--name NAME]\n"
+"              [--shm KEY] [--unsafe-pidfile] [-C DIR]\n"
+"              [-p FILE | -S SERVER -I ID | PID ...]\n"
+"       nfwait -h | -V\n";
+
+static unsigned char *done;	/* one bit per PID, sized for pid_max */
+static long long t0;
+
+static void
+usage(void)
+{
+	nf_usage_die(usage_text);
+}
+
+static void
+exited(pid_t pid, void *arg)
+{
+	long long d = nf_now_us() - t0;
+
+	(void)arg;
+	done[pid / 8] |= (unsigned char)(1u << (pid % 8));
+	nf_out("%d\n", (int)pid);
+	nf_debug("%d exited after %lld.%06lld s", (int)pid, d / 1000000,
+	    d % 1000000);
+}
+
+static int
+isdone(pid_t pid)
+{
+	return done[pid / 8] & (1u << (pid % 8));
+}
+
+static void *
+emap(size_t len)
+{
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+	    MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (m == MAP_FAILED)
+		nf_die(NF_SYS, "mmap:");
+	return m;
+}
+
+/*
+ * Before waiting: a target the guard says is gone is reported at once; one
+ * that is not the process meant (a PID reused since the file was written,
+ * another name than --name) is left alone; one whose facts cannot be read
+ * ends the run (3), since a schedule must not signal it.
+ */
+static size_t
+sift(struct nf_target *t, size_t n, int check)
+{
+	size_t k = 0;
+	int bad = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct nf_verdict vd;
+
+		if (t[i].pid == getpid()) {
+			nf_info("%d: not waited for: is ourselves", (int)t[i].pid);
+			continue;
+		}
+		if (!check) {
+			t[k++] = t[i];
+			continue;
+		}
+		switch (nf_guard(&t[i], &vd)) {
+		case NF_G_OK:
+			t[k++] = t[i];
+			break;
+		case NF_G_GONE:
+			exited(t[i].pid, NULL);
+			break;
+		case NF_G_STALE:
+			nf_info("%d: not waited for: %s%s", (int)t[i].pid,
+			    vd.why, t[i].pf ? " (the process the pid file "
+			    "named is gone)" : "");
+			break;
+		default:
+			nf_warn("%d: %s", (int)t[i].pid, vd.why);
+			bad = 1;
+		}
+	}
+	nf_outflush();
+	if (bad)
+		nf_exit(NF_SYS);
+	return k;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		NF_ADDR_LONG, NF_COMMON_LONG,
+		{ "timeout", required_argument, NULL, 't' },
+		{ "signal", required_argument, NULL, 's' },
+		{ "retry", required_argument, NULL, 'r' },
+		{ "any", no_argument, NULL, NF_OPT_ANY },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct nf_addr a = { 0 };
+	struct nf_pidfile pf;
+	struct nf_target *t;
+	pid_t *p;
+	struct nf_sched sc;
+	const char *sigarg = NULL, *sched = NULL, *why;
+	long long ms = -1;
+	size_t n, left;
+	int c, sig, any = 0, rc;
+
+	nf_init(argv[0]);
+	while ((c = getopt_long(argc, argv, NF_ADDR_SHORT "hqr:s:t:vV", lo,
+	    NULL)) != -1) {
+		if (nf_addr_opt(&a, c, optarg))
+			continue;
+		switch (c) {
+		case 'h':
+			nf_out("%s", usage_text);
+			nf_exit(NF_OK);
+		case 'q':
+			nf_quiet = 1;
+			break;
+		case 'r':
+			sched = optarg;
+			break;
+		case 's':
+			sigarg = optarg;
+			break;
+		case 't':
+			if (nf_parse_dur(optarg, &ms, &why) < 0)
+				nf_die(NF_USAGE, "-t %s: %s", optarg, why);
+			break;
+		case 'v':
+			nf_verbose = 1;
+			break;
+		case 'V':
+			nf_out("nfwait " NF_VERSION "\n");
+			nf_exit(NF_OK);
+		case NF_OPT_ANY:
+			any = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (sigarg) {
+		if (!sched)
+			nf_die(NF_USAGE, "-s %s: -s is the signal of a bare -r DUR; "
+			    "nfwait sends nothing without -r (nfsignal sends)",
+			    sigarg);
+		if (nf_parse_sig(sigarg, &sig, &why) < 0)
+			nf_die(NF_USAGE, "-s %s: %s", sigarg, why);
+	} else
+		sig = nf_addr_nfx(&a) ? NF_SIG_RESTART : SIGTERM;
+	if (sched && nf_parse_sched(sched, sig, &sc, &why) < 0)
+		nf_die(NF_USAGE, "-r %s: %s", sched, why);
+	nf_addr_finish(&a, 0);
+	if (a.pidfile && argc)
+		nf_die(NF_USAGE, "give -p FILE (or -S SERVER -I ID) or PIDs, "
+		    "not both");
+	done = emap(nf_pid_max() / 8 + 1);
+	t0 = nf_now_us();
+	if (a.pidfile) {
+		nf_pidfile_read(a.pidfile, a.unsafe, &pf);
+		if (pf.status == NF_PF_SELF) {
+			/* We inherited its number: the process it named is
+			 * gone. */
+			nf_info("%s: names our own pid %d: its process is gone",
+			    a.pidfile, (int)pf.pid);
+			nf_exit(NF_OK);
+		}
+		if (pf.status != NF_PF_OK)
+			nf_exit(nf_pidfile_report(&pf));
+		n = 1;
+		p = &pf.pid;
+	} else
+		p = nf_read_pids(argc, argv, &n);
+	t = emap(n * sizeof(*t));
+	for (size_t i = 0; i < n; i++) {
+		t[i].pid = p[i];
+		t[i].pf = a.pidfile ? &pf : NULL;
+		t[i].name = a.name;
+		t[i].has_key = a.has_key;
+		t[i].key = a.key;
+	}
+	/* Bare PIDs are watched as they are (a pidfd pins each at once); a
+	 * PID file's PID, or a --name, is judged by the guard first. */
+	{
+		size_t before = n;
+
+		n = sift(t, n, a.pidfile || a.name);
+		if (n == 0 || (any && n < before))
+			nf_exit(NF_OK);
+	}
+	if (sched) {
+		rc = nf_run_sched_for(t, n, &sc, any, ms, exited, NULL);
+		if (rc != NF_TIMEOUT)
+			nf_exit(rc);
+	} else {
+		if (a.pidfile)
+			p = &t[0].pid;
+		else
+			for (size_t i = 0; i < n; i++)
+				p[i] = t[i].pid;
+		left = nf_wait(p, n, any, ms, exited, NULL);
+		if (left == (size_t)-1)
+			nf_die(NF_SYS, "wait:");
+		if (left == 0 || (any && left < n))
+			nf_exit(NF_OK);
+	}
+	nf_outflush();
+	for (size_t i = 0; i < n; i++)
+		if (!isdone(t[i].pid))
+			nf_warn("%d: still running", (int)t[i].pid);
+	nf_exit(NF_TIMEOUT);
+}
