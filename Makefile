@@ -14,8 +14,8 @@ DESTDIR =
 
 LIBOBJ = src/lib/addr.o src/lib/fmt.o src/lib/guard.o src/lib/msg.o \
 	src/lib/parse.o src/lib/pidfd.o src/lib/pidfile.o src/lib/proc.o \
-	src/lib/shmhdr.o src/lib/sig.o src/lib/wait.o
-LIBHDR = src/lib/nf.h src/lib/opts.h src/lib/shmhdr.h
+	src/lib/shm.o src/lib/shmhdr.o src/lib/sig.o src/lib/wait.o
+LIBHDR = src/lib/nf.h src/lib/opts.h src/lib/shm.h src/lib/shmhdr.h
 TOOLS = bin/nfpid bin/nfsignal bin/nfwait
 MAN1 = man/nfpid.1 man/nfsignal.1 man/nfwait.1
 FIXTURES = tests/bin/nfserver tests/bin/nfinit

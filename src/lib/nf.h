@@ -223,5 +223,8 @@ int nf_run_sched_for(const struct nf_target *t, size_t n,
     const struct nf_sched *sc, int any, long long ms,
     void (*on_exit)(pid_t, void *), void *arg);
 
+/* ---- shm.c: SysV segments (declared in shm.h) ---- */
+#include "shm.h"
+
 #endif /* !_WIN32 */
 #endif

@@ -37,13 +37,18 @@ nf_shm_put64(void *mem, size_t off, uint64_t v)
 	memcpy((char *)mem + off, &v, sizeof(v));
 }
 
+/*
+ * As the framework computes it (NFCSharedMem::Initialize and SetStamp): the
+ * key, create time and stamp each cut to 32 bits, the size whole, xor-ed
+ * into the 64-bit field. The framework writes it and never checks it.
+ */
 uint64_t
 nf_shm_crc(const void *mem)
 {
 	return (uint64_t)(uint32_t)nf_shm_get32(mem, NF_SHM_OFF_KEY) ^
 	    nf_shm_get64(mem, NF_SHM_OFF_SIZE) ^
-	    nf_shm_get64(mem, NF_SHM_OFF_CREATE) ^
-	    nf_shm_get64(mem, NF_SHM_OFF_STAMP);
+	    (uint64_t)(uint32_t)nf_shm_get64(mem, NF_SHM_OFF_CREATE) ^
+	    (uint64_t)(uint32_t)nf_shm_get64(mem, NF_SHM_OFF_STAMP);
 }
 
 int
@@ -58,7 +63,15 @@ nf_shm_is_nfx(const void *mem, size_t size, uint32_t key)
 int
 nf_shm_verdict(const void *mem, size_t size, uint32_t key)
 {
-	if (!nf_shm_is_nfx(mem, size, key))
+	return nf_shm_judge(mem, (uint64_t)size, key);
+}
+
+int
+nf_shm_judge(const void *mem, uint64_t segsize, uint32_t key)
+{
+	if (segsize < NF_SHM_HDR ||
+	    (uint32_t)nf_shm_get32(mem, NF_SHM_OFF_KEY) != key ||
+	    nf_shm_get64(mem, NF_SHM_OFF_SIZE) != segsize)
 		return NF_V_NONE;
 	if (nf_shm_get32(mem, NF_SHM_OFF_VERSION) != NF_SHM_VERSION)
 		return NF_V_REFUSE;

@@ -40,6 +40,9 @@ uint64_t nf_shm_crc(const void *mem);
 int nf_shm_is_nfx(const void *mem, size_t size, uint32_t key);
 /* What a new server would do with it: NF_V_*; NONE if not a header. */
 int nf_shm_verdict(const void *mem, size_t size, uint32_t key);
+/* The same from the header alone (NF_SHM_HDR bytes) and the segment's
+ * size, for a reader that copied only the header. */
+int nf_shm_judge(const void *hdr, uint64_t segsize, uint32_t key);
 const char *nf_shm_verdict_name(int v);
 void nf_shm_init_header(void *mem, size_t size, uint32_t key, uint64_t now);
 

@@ -1,0 +1,701 @@
+/* nfhandoff - SPDX-License-Identifier: ISC - see LICENSE */
+/*
+ * SysV segments: finding them, reading their NFShmXFrame header without
+ * writing a byte, who has them attached, waiting for the last detach, and
+ * what would destroy them in a restart's gap. /proc/sysvipc/shm lists every
+ * segment whatever its permissions (SHM_STAT skips those we cannot read);
+ * shmctl(2) is the fallback where /proc is missing.
+ */
+#define _GNU_SOURCE
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nf.h"
+#include "shmhdr.h"
+
+#ifndef SHM_STAT_ANY
+#define SHM_STAT_ANY 15
+#endif
+
+static int
+isnum(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+/* Calls fn for every entry of a directory but . and ..; getdents64 rather
+ * than opendir(), which would pull in malloc. */
+static int
+dir_each(const char *path, int (*fn)(const char *name, void *arg), void *arg)
+{
+	char buf[4096];
+	long n;
+	int dfd, r = 0;
+
+	if ((dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	while (!r && (n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n && !r;) {
+			/* struct linux_dirent64: ino 8, off 8, reclen 2, type 1 */
+			unsigned short reclen;
+			const char *name = buf + off + 19;
+
+			memcpy(&reclen, buf + off + 16, sizeof(reclen));
+			off += reclen;
+			if (!strcmp(name, ".") || !strcmp(name, ".."))
+				continue;
+			r = fn(name, arg);
+		}
+	}
+	close(dfd);
+	return r;
+}
+
+/* Reads a file line by line; fn gets each line without its newline. */
+static int
+lines_each(const char *path, int (*fn)(char *line, void *arg), void *arg)
+{
+	char buf[8192];
+	size_t keep = 0;
+	ssize_t r;
+	int fd, ret = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+		return -1;
+	for (;;) {
+		char *p, *nl;
+
+		r = read(fd, buf + keep, sizeof(buf) - 1 - keep);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -1;
+			break;
+		}
+		if (r == 0 && keep == 0)
+			break;
+		keep += (size_t)r;
+		buf[keep] = '\0';
+		p = buf;
+		while ((nl = memchr(p, '\n', keep - (size_t)(p - buf)))) {
+			*nl = '\0';
+			if ((ret = fn(p, arg)))
+				goto out;
+			p = nl + 1;
+		}
+		keep -= (size_t)(p - buf);
+		if (r == 0 || keep == sizeof(buf) - 1) {
+			/* A last line without a newline, or one too long
+			 * to hold: hand over what there is. */
+			buf[keep] = '\0';
+			if (keep && (ret = fn(buf, arg)))
+				goto out;
+			keep = 0;
+			if (r == 0)
+				break;
+			continue;
+		}
+		memmove(buf, p, keep);
+	}
+out:
+	if (ret < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	close(fd);
+	return ret;
+}
+
+/* ---- listing ---- */
+
+struct walk {
+	int (*fn)(const struct nf_seg *, void *);
+	void *arg;
+	int head;
+};
+
+/* key shmid perms size cpid lpid nattch uid gid cuid cgid atime dtime
+ * ctime [rss swap]: all decimal but perms, which is octal. */
+static int
+sysvipc_line(char *line, void *arg)
+{
+	struct walk *w = arg;
+	unsigned long long v[14];
+	struct nf_seg s;
+	char *p = line;
+
+	if (w->head) {		/* the column names */
+		w->head = 0;
+		return 0;
+	}
+	for (int i = 0; i < 14; i++) {
+		int neg = 0, base = i == 2 ? 8 : 10, d = 0;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '-')
+			neg = 1, p++;
+		v[i] = 0;
+		for (; *p >= '0' && *p < (base == 8 ? '8' : ':'); p++, d++)
+			v[i] = v[i] * (unsigned)base + (unsigned)(*p - '0');
+		if (!d)
+			return 0;	/* not a segment line: skip it */
+		if (neg)
+			v[i] = 0ULL - v[i];
+	}
+	memset(&s, 0, sizeof(s));
+	s.key = (uint32_t)v[0];
+	s.shmid = (int)v[1];
+	s.mode = (unsigned)v[2] & 0777;
+	s.dest = (v[2] & SHM_DEST) != 0;
+	s.locked = (v[2] & SHM_LOCKED) != 0;
+	s.size = v[3];
+	s.cpid = (pid_t)v[4];
+	s.lpid = (pid_t)v[5];
+	s.nattch = (unsigned long)v[6];
+	s.uid = (uid_t)v[7];
+	s.gid = (gid_t)v[8];
+	s.cuid = (uid_t)v[9];
+	s.atime = (long long)v[11];
+	s.dtime = (long long)v[12];
+	s.ctime = (long long)v[13];
+	return w->fn(&s, w->arg);
+}
+
+static void
+from_ds(struct nf_seg *s, int shmid, const struct shmid_ds *ds)
+{
+	memset(s, 0, sizeof(*s));
+	s->key = (uint32_t)ds->shm_perm.__key;
+	s->shmid = shmid;
+	s->uid = ds->shm_perm.uid;
+	s->gid = ds->shm_perm.gid;
+	s->cuid = ds->shm_perm.cuid;
+	s->mode = ds->shm_perm.mode & 0777;
+	s->dest = (ds->shm_perm.mode & SHM_DEST) != 0;
+	s->locked = (ds->shm_perm.mode & SHM_LOCKED) != 0;
+	s->size = ds->shm_segsz;
+	s->nattch = (unsigned long)ds->shm_nattch;
+	s->cpid = ds->shm_cpid;
+	s->lpid = ds->shm_lpid;
+	s->atime = (long long)ds->shm_atime;
+	s->dtime = (long long)ds->shm_dtime;
+	s->ctime = (long long)ds->shm_ctime;
+}
+
+int
+nf_seg_each(int (*fn)(const struct nf_seg *, void *), void *arg)
+{
+	struct walk w = { fn, arg, 1 };
+	struct shm_info info;
+	struct nf_seg s;
+	int max, r;
+
+	r = lines_each("/proc/sysvipc/shm", sysvipc_line, &w);
+	if (r >= 0 || errno != ENOENT)
+		return r;
+	/* No /proc: walk the kernel's table by index. */
+	if ((max = shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&info)) < 0)
+		return -1;
+	for (int i = 0; i <= max; i++) {
+		struct shmid_ds ds;
+		int id = shmctl(i, SHM_STAT_ANY, &ds);
+
+		if (id < 0 && errno == EINVAL)
+			id = shmctl(i, SHM_STAT, &ds);
+		if (id < 0)
+			continue;
+		from_ds(&s, id, &ds);
+		if ((r = fn(&s, arg)))
+			return r;
+	}
+	return 0;
+}
+
+struct want {
+	int bykey;
+	uint32_t key;
+	int shmid;
+	struct nf_seg *out;
+};
+
+static int
+match(const struct nf_seg *s, void *arg)
+{
+	struct want *w = arg;
+
+	if (w->bykey ? s->key == w->key : s->shmid == w->shmid) {
+		*w->out = *s;
+		return 1;
+	}
+	return 0;
+}
+
+int
+nf_seg_byid(int shmid, struct nf_seg *s)
+{
+	struct want w = { 0, 0, shmid, s };
+	int r = nf_seg_each(match, &w);
+
+	return r < 0 ? -1 : r == 1 ? 0 : 1;
+}
+
+/* ---- maps ---- */
+
+struct mscan {
+	const char *name;
+	size_t nl;
+	unsigned long ino;
+	int (*fn)(pid_t pid, unsigned long ino, void *arg);
+	void *arg;
+	pid_t pid;
+	size_t unreadable;
+};
+
+/* start-end perms offset dev inode   path */
+static int
+maps_line(char *line, void *arg)
+{
+	struct mscan *m = arg;
+	unsigned long ino = 0;
+	char *p = line;
+
+	for (int f = 0; f < 4; f++) {
+		while (*p && *p != ' ')
+			p++;
+		while (*p == ' ')
+			p++;
+	}
+	for (; *p >= '0' && *p <= '9'; p++)
+		ino = ino * 10 + (unsigned long)(*p - '0');
+	while (*p == ' ')
+		p++;
+	if (strncmp(p, m->name, m->nl) || (p[m->nl] && p[m->nl] != ' '))
+		return 0;
+	if (m->ino && ino != m->ino)
+		return 0;
+	return m->fn(m->pid, ino, m->arg);
+}
+
+static int
+maps_pid(const char *name, void *arg)
+{
+	struct mscan *m = arg;
+	char path[64];
+	int r;
+
+	if (!isnum(name))
+		return 0;
+	m->pid = 0;
+	for (const char *q = name; *q; q++)
+		m->pid = m->pid * 10 + (*q - '0');
+	nf_fmt(path, sizeof(path), "/proc/%s/maps", name);
+	r = lines_each(path, maps_line, m);
+	if (r < 0) {
+		/* Gone since the directory was read is not a failure. */
+		if (errno != ENOENT && errno != ESRCH)
+			m->unreadable++;
+		return 0;
+	}
+	return r;
+}
+
+static int
+maps_scan(const char *name, unsigned long ino,
+    int (*fn)(pid_t, unsigned long, void *), void *arg, size_t *unreadable)
+{
+	struct mscan m = { name, strlen(name), ino, fn, arg, 0, 0 };
+	int r;
+
+	if (!nf_has_proc()) {
+		errno = ENOENT;
+		return -1;
+	}
+	r = dir_each("/proc", maps_pid, &m);
+	*unreadable = m.unreadable;
+	return r;
+}
+
+struct hits {
+	pid_t *pids;
+	size_t max;
+	pid_t last;
+	struct nf_maps_hit *h;
+};
+
+static int
+hit(pid_t pid, unsigned long ino, void *arg)
+{
+	struct hits *hs = arg;
+
+	(void)ino;
+	hs->h->nmaps++;
+	if (pid != hs->last) {	/* a process's lines come together */
+		if (hs->h->npids < hs->max)
+			hs->pids[hs->h->npids] = pid;
+		hs->h->npids++;
+		hs->last = pid;
+	}
+	return 0;
+}
+
+int
+nf_maps_find(const char *name, unsigned long ino, pid_t *pids, size_t max,
+    struct nf_maps_hit *h)
+{
+	struct hits hs = { pids, max, 0, h };
+
+	memset(h, 0, sizeof(*h));
+	if (maps_scan(name, ino, hit, &hs, &h->unreadable) < 0)
+		return -1;
+	return 0;
+}
+
+/* Segments marked for removal, by the key in their maps name. */
+struct dests {
+	unsigned long ino[16];
+	int n;
+};
+
+static int
+dest_hit(pid_t pid, unsigned long ino, void *arg)
+{
+	struct dests *d = arg;
+
+	(void)pid;
+	for (int i = 0; i < d->n; i++)
+		if (d->ino[i] == ino)
+			return 0;
+	if (d->n < 16)
+		d->ino[d->n++] = ino;
+	return 0;
+}
+
+int
+nf_seg_find(uint32_t key, struct nf_seg *s)
+{
+	struct want w = { 1, key, 0, s };
+	struct dests d = { { 0 }, 0 };
+	char name[16];
+	size_t unreadable;
+	int r;
+
+	if (key == 0) {		/* IPC_PRIVATE: no key finds it */
+		errno = EINVAL;
+		return -1;
+	}
+	if ((r = nf_seg_each(match, &w)) < 0)
+		return -1;
+	if (r == 1)
+		return 0;
+	nf_fmt(name, sizeof(name), "/SYSV%08x", (unsigned)key);
+	if (maps_scan(name, 0, dest_hit, &d, &unreadable) < 0)
+		return 1;
+	for (int i = 0; i < d.n; i++) {
+		/* In maps, a SysV segment's inode is its shmid. */
+		if (nf_seg_byid((int)d.ino[i], s) == 0 && s->dest) {
+			s->key = key;
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int
+nf_seg_attached(uint32_t key, pid_t *pids, size_t max)
+{
+	struct nf_maps_hit h;
+	struct nf_seg s;
+	char name[16];
+
+	nf_fmt(name, sizeof(name), "/SYSV%08x", (unsigned)key);
+	if (nf_maps_find(name, 0, pids, max, &h) < 0)
+		return -1;
+	if (h.unreadable) {
+		/* Every attachment is one mapping: if those we saw make up
+		 * the whole nattch, the ones we could not read hold none. */
+		if (nf_seg_find(key, &s) != 0 || h.nmaps < s.nattch) {
+			errno = EACCES;
+			return -1;
+		}
+	}
+	return (int)h.npids;
+}
+
+/* ---- the header ---- */
+
+int
+nf_seg_header(const struct nf_seg *s, unsigned char *hdr)
+{
+	void *m;
+	size_t n = s->size < NF_SHM_HDR ? (size_t)s->size : NF_SHM_HDR;
+
+	if ((m = shmat(s->shmid, NULL, SHM_RDONLY)) == (void *)-1)
+		return -1;
+	memset(hdr, 0, NF_SHM_HDR);
+	memcpy(hdr, m, n);
+	shmdt(m);
+	return 0;
+}
+
+int
+nf_seg_verdict(const struct nf_seg *s)
+{
+	unsigned char hdr[NF_SHM_HDR];
+	int v;
+
+	if (nf_seg_header(s, hdr) < 0)
+		return -1;
+	v = nf_shm_judge(hdr, s->size, s->key);
+	if (s->dest && v != NF_V_NONE)
+		v = NF_V_INIT;
+	return v;
+}
+
+/* ---- waiting ---- */
+
+int
+nf_seg_wait_detached(uint32_t key, long long ms)
+{
+	long long start = nf_now_us(), step = 1;
+	struct nf_seg s;
+	int r, shmid;
+
+	if ((r = nf_seg_find(key, &s)) != 0)
+		return r == 1 ? NF_OK : NF_SYS;
+	/* Follow this segment by its id: a new one under the same key is
+	 * not the one we were asked about. */
+	shmid = s.shmid;
+	for (;;) {
+		if (s.nattch == 0)
+			return NF_OK;
+		if (ms >= 0 && nf_now_us() - start >= ms * 1000)
+			return NF_TIMEOUT;
+		/* 1 ms for the first 2 s, then backing off to 20 ms. */
+		if (nf_now_us() - start > 2000000 && step < 20)
+			step++;
+		if (ms >= 0) {
+			long long left = ms - (nf_now_us() - start) / 1000;
+
+			nf_sleep_ms(step < left ? step : left > 0 ? left : 0);
+		} else
+			nf_sleep_ms(step);
+		if ((r = nf_seg_byid(shmid, &s)) != 0)
+			return r == 1 ? NF_OK : NF_SYS;
+	}
+}
+
+/* ---- what destroys segments in the gap ---- */
+
+static int
+readint(const char *path, long long *v)
+{
+	char buf[64];
+	ssize_t n;
+	int fd, neg = 0;
+	char *p = buf;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (*p == '-')
+		neg = 1, p++;
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (*v = 0; *p >= '0' && *p <= '9'; p++)
+		*v = *v * 10 + (*p - '0');
+	if (neg)
+		*v = -*v;
+	return 0;
+}
+
+int
+nf_shm_rmid_forced(void)
+{
+	long long v;
+
+	if (readint("/proc/sys/kernel/shm_rmid_forced", &v) < 0)
+		return -1;
+	return v != 0;
+}
+
+static char *
+skipws(char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+static int
+login_defs(char *line, void *arg)
+{
+	long long *max = arg;
+	char *p = skipws(line);
+
+	if (strncmp(p, "SYS_UID_MAX", 11) || (p[11] != ' ' && p[11] != '\t'))
+		return 0;
+	p = skipws(p + 11);
+	if (*p >= '0' && *p <= '9')
+		for (*max = 0; *p >= '0' && *p <= '9'; p++)
+			*max = *max * 10 + (*p - '0');
+	return 0;
+}
+
+struct logind {
+	int section;	/* in [Login] */
+	int remove;	/* the last RemoveIPC= seen */
+};
+
+static int
+logind_line(char *line, void *arg)
+{
+	struct logind *l = arg;
+	char *p = skipws(line), *v, *e;
+
+	if (*p == '[') {
+		l->section = !strncmp(p, "[Login]", 7);
+		return 0;
+	}
+	if (!l->section || strncmp(p, "RemoveIPC", 9))
+		return 0;
+	p = skipws(p + 9);
+	if (*p != '=')
+		return 0;
+	v = skipws(p + 1);
+	for (e = v + strlen(v); e > v && (e[-1] == ' ' || e[-1] == '\t' ||
+	    e[-1] == '\r'); e--)
+		;
+	*e = '\0';
+	if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0") ||
+	    !strcmp(v, "off"))
+		l->remove = 0;
+	else if (!strcmp(v, "yes") || !strcmp(v, "true") ||
+	    !strcmp(v, "1") || !strcmp(v, "on"))
+		l->remove = 1;
+	return 0;
+}
+
+/* Drop-ins: every *.conf of the four directories, a name in a later
+ * (stronger) directory hiding the same name in an earlier one, applied in
+ * the order of their names, as systemd does. */
+static const char *const dropdirs[] = {
+	"/usr/lib/systemd/logind.conf.d", "/usr/local/lib/systemd/logind.conf.d",
+	"/run/systemd/logind.conf.d", "/etc/systemd/logind.conf.d"
+};
+
+struct names {
+	char v[32][96];
+	int dir[32];
+	int n, cur;
+};
+
+static int
+dropin_name(const char *name, void *arg)
+{
+	struct names *ns = arg;
+	size_t l = strlen(name);
+
+	if (l < 6 || l >= sizeof(ns->v[0]) || strcmp(name + l - 5, ".conf"))
+		return 0;
+	for (int i = 0; i < ns->n; i++)
+		if (!strcmp(ns->v[i], name)) {
+			ns->dir[i] = ns->cur;
+			return 0;
+		}
+	if (ns->n < 32) {
+		memcpy(ns->v[ns->n], name, l + 1);
+		ns->dir[ns->n++] = ns->cur;
+	}
+	return 0;
+}
+
+static int
+logind_removeipc(void)
+{
+	static const char *const mains[] = {
+		"/etc/systemd/logind.conf", "/run/systemd/logind.conf",
+		"/usr/local/lib/systemd/logind.conf",
+		"/usr/lib/systemd/logind.conf"
+	};
+	struct logind l = { 0, 1 };	/* RemoveIPC=yes is the default */
+	struct names ns;
+	char path[256];
+
+	for (size_t i = 0; i < sizeof(mains) / sizeof(mains[0]); i++) {
+		l.section = 0;
+		if (lines_each(mains[i], logind_line, &l) >= 0)
+			break;
+	}
+	ns.n = 0;
+	for (ns.cur = 0; ns.cur < 4; ns.cur++)
+		dir_each(dropdirs[ns.cur], dropin_name, &ns);
+	for (int done = 0; done < ns.n; done++) {
+		int min = -1;
+
+		/* The next name in order (few names: a selection). */
+		for (int i = 0; i < ns.n; i++)
+			if (ns.v[i][0] && (min < 0 ||
+			    strcmp(ns.v[i], ns.v[min]) < 0))
+				min = i;
+		nf_fmt(path, sizeof(path), "%s/%s", dropdirs[ns.dir[min]],
+		    ns.v[min]);
+		l.section = 0;
+		lines_each(path, logind_line, &l);
+		ns.v[min][0] = '\0';
+	}
+	return l.remove;
+}
+
+int
+nf_removeipc_applies(uid_t uid)
+{
+	long long sysmax = 999;
+	struct stat st;
+
+	lines_each("/etc/login.defs", login_defs, &sysmax);
+	if (uid == 0 || (long long)uid <= sysmax)
+		return 0;
+	/* logind runs: it keeps its state there. */
+	if (stat("/run/systemd/seats", &st) < 0 &&
+	    stat("/run/systemd/users", &st) < 0)
+		return 0;
+	return logind_removeipc();
+}
+
+void
+nf_seg_warn(const struct nf_seg *s)
+{
+	if (nf_shm_rmid_forced() == 1)
+		nf_warn("0x%08x: kernel.shm_rmid_forced=1: the kernel destroys "
+		    "a segment as soon as nothing is attached; it will not "
+		    "survive a restart gap", (unsigned)s->key);
+	if (s->dest)
+		nf_warn("0x%08x: marked for removal (shmid %d): it goes with "
+		    "its last detach, and a new server will not find it",
+		    (unsigned)s->key, s->shmid);
+	if (nf_removeipc_applies(s->uid))
+		nf_warn("0x%08x: owner uid %u is not a system user and logind "
+		    "has RemoveIPC=yes: the segment is removed when that "
+		    "user's last session ends", (unsigned)s->key,
+		    (unsigned)s->uid);
+}
