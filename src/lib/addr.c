@@ -4,7 +4,9 @@
  * operands or on stdin. Every input is validated before anything is acted on.
  */
 #define _GNU_SOURCE
+#ifndef _WIN32
 #include <sys/mman.h>
+#endif
 
 #include <errno.h>
 #include <stdlib.h>
@@ -90,6 +92,7 @@ nf_addr_nfx(const struct nf_addr *a)
 	return a->server != NULL || a->has_key;
 }
 
+#ifndef _WIN32	/* nfrestart.exe takes no PID operands */
 /*
  * PIDs live in one mapping sized for pid_max, and a bitmap drops repeats:
  * no malloc, only the pages touched are used, thousands of PIDs cost little.
@@ -177,3 +180,4 @@ nf_read_pids(int argc, char **argv, size_t *np)
 	*np = ps.n;
 	return ps.v;
 }
+#endif /* !_WIN32 */

@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #include "nf.h"
+#ifdef _WIN32
+#include <windows.h>	/* nfrestart.exe: the clock and sleep below */
+#endif
 
 const char *nf_prog = "nf";
 int nf_quiet;
@@ -38,6 +41,26 @@ writeall(int fd, const char *p, size_t n)
 	return 0;
 }
 
+#ifdef _WIN32
+long long
+nf_now_us(void)
+{
+	static LARGE_INTEGER f;
+	LARGE_INTEGER c;
+
+	if (!f.QuadPart)
+		QueryPerformanceFrequency(&f);
+	QueryPerformanceCounter(&c);
+	return c.QuadPart / f.QuadPart * 1000000 +
+	    c.QuadPart % f.QuadPart * 1000000 / f.QuadPart;
+}
+
+void
+nf_sleep_ms(long long ms)
+{
+	Sleep((DWORD)ms);
+}
+#else
 long long
 nf_now_us(void)
 {
@@ -55,6 +78,7 @@ nf_sleep_ms(long long ms)
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 }
+#endif
 
 void
 nf_init(const char *argv0)

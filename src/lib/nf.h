@@ -48,7 +48,7 @@ int nf_parse_key(const char *s, uint32_t *key, const char **why);
 /* Server names become file names: no '/', no NUL, not empty, not ./.. */
 int nf_check_server(const char *s, const char **why);
 
-/* ---- sig.c: signal names (POSIX build) ---- */
+/* ---- sig.c: signal names; portable (Linux numbers on Windows) ---- */
 #define NF_SCHED_MAX 32
 struct nf_step {
 	int sig;
@@ -166,7 +166,9 @@ int nf_guard(const struct nf_target *t, struct nf_verdict *vd);
  * failed send, -errno. */
 int nf_guarded_kill(const struct nf_target *t, int sig, struct nf_verdict *vd);
 
-/* ---- addr.c: -p / -S -I / -C and PID operands ---- */
+#endif /* !_WIN32 */
+
+/* ---- addr.c: -p / -S -I / -C (portable) and PID operands ---- */
 struct nf_addr {
 	const char *pidfile;
 	const char *server;
@@ -183,6 +185,8 @@ int nf_addr_opt(struct nf_addr *a, int c, const char *arg);
 /* Validates, chdirs; dies 2 with a message on bad input. */
 void nf_addr_finish(struct nf_addr *a, int need);
 int nf_addr_nfx(const struct nf_addr *a);	/* NFShmXFrame addressing */
+
+#ifndef _WIN32
 /* PIDs from operands, or stdin when none and it is not a terminal. */
 pid_t *nf_read_pids(int argc, char **argv, size_t *n);
 

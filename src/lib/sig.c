@@ -1,13 +1,18 @@
 /* nfhandoff - SPDX-License-Identifier: ISC - see LICENSE */
 /*
  * Signal names and numbers, NFShmXFrame's restart/stop/reload, and
- * start-stop-daemon style schedules.
+ * start-stop-daemon style schedules. Portable: nfrestart.exe reads the same
+ * names and schedules (see winsig.h).
  */
-#include <signal.h>
 #include <string.h>
 #include <strings.h>
 
 #include "nf.h"
+#ifdef _WIN32
+#include "winsig.h"	/* nfrestart.exe: Linux numbers, as tokens */
+#else
+#include <signal.h>
+#endif
 
 #ifndef NSIG
 #define NSIG 65
