@@ -16,8 +16,9 @@ LIBOBJ = src/lib/addr.o src/lib/fmt.o src/lib/guard.o src/lib/msg.o \
 	src/lib/parse.o src/lib/pidfd.o src/lib/pidfile.o src/lib/proc.o \
 	src/lib/shm.o src/lib/shmhdr.o src/lib/sig.o src/lib/wait.o
 LIBHDR = src/lib/nf.h src/lib/opts.h src/lib/shm.h src/lib/shmhdr.h
-TOOLS = bin/nfpid bin/nfsignal bin/nfwait
-MAN1 = man/nfpid.1 man/nfsignal.1 man/nfwait.1
+TOOLS = bin/nfpid bin/nfsignal bin/nfwait bin/nfrestart
+MAN1 = man/nfpid.1 man/nfsignal.1 man/nfwait.1 man/nfrestart.1
+MAN7 = man/nfhandoff.7
 FIXTURES = tests/bin/nfserver tests/bin/nfinit
 
 all: $(TOOLS) $(FIXTURES)
@@ -40,6 +41,9 @@ bin/nfsignal: src/nfsignal.c src/lib/libnf.a $(LIBHDR)
 bin/nfwait: src/nfwait.c src/lib/libnf.a $(LIBHDR)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ src/nfwait.c src/lib/libnf.a
 
+bin/nfrestart: src/nfrestart.c src/lib/libnf.a $(LIBHDR)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ src/nfrestart.c src/lib/libnf.a
+
 tests/bin/nfserver: tests/fixtures/nfserver.c src/lib/libnf.a $(LIBHDR)
 	mkdir -p tests/bin
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/fixtures/nfserver.c src/lib/libnf.a
@@ -59,9 +63,11 @@ bench: all
 	for b in tests/bench/*.sh; do sh "$$b" || exit 1; done
 
 install: $(TOOLS)
-	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 \
+	    $(DESTDIR)$(MANPREFIX)/man7
 	cp -f $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
 	cp -f $(MAN1) $(DESTDIR)$(MANPREFIX)/man1/
+	cp -f $(MAN7) $(DESTDIR)$(MANPREFIX)/man7/
 
 clean:
 	rm -f $(LIBOBJ) src/lib/libnf.a $(TOOLS) $(FIXTURES)

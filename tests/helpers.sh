@@ -34,9 +34,8 @@ serve() {
 
 # alive PID: the process exists and is not a zombie.
 alive() {
-	[ -r "/proc/$1/stat" ] || return 1
-	_st=$(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f1)
-	[ "$_st" != Z ] && [ "$_st" != X ]
+	_st=$(sed 's/.*) //' "/proc/$1/stat" 2> /dev/null | cut -d' ' -f1)
+	[ -n "$_st" ] && [ "$_st" != Z ] && [ "$_st" != X ]
 }
 
 # gone PID: the opposite, for waitfor.
@@ -56,4 +55,28 @@ stop() {
 # mtime_back FILE SECONDS: set FILE's mtime SECONDS into the past.
 mtime_back() {
 	touch -d "@$(($(date +%s) - $2))" "$1"
+}
+
+# servers ID: the PIDs of live fixture servers for bus ID (any name), one
+# per line. The tests run in a private PID namespace: these are ours.
+servers() {
+	for _d in /proc/[0-9]*; do
+		[ -r "$_d/cmdline" ] || continue
+		_c=$(tr '\0' ' ' < "$_d/cmdline" 2> /dev/null) || continue
+		case $_c in
+		*nfserver*" -I $1"*|*nfserver*" -I $1 "*)
+			case $_c in *--peek*) continue ;; esac
+			alive "${_d#/proc/}" && echo "${_d#/proc/}" ;;
+		esac
+	done
+}
+
+# counter ID: the fixture's counter in the segment of bus ID.
+counter() {
+	nfserver --peek -I "$1" | cut -d' ' -f2
+}
+
+# peekf ID FIELD: another field of --peek (starts, stored, shmid, verdict).
+peekf() {
+	nfserver --peek -I "$1" | tr ' ' '\n' | sed -n "/^$2\$/{n;p;}"
 }

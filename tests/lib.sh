@@ -25,6 +25,11 @@ _run() {	# CMD -> sets _dir, _rc
 	_dir=$SCRATCH/$ncase
 	mkdir -p "$_dir"
 	printf '%s\n' "$1" > "$_dir.cmd"
+	# A file that sets NF_FRESH_IPC=1 starts each case without segments
+	# (only inside the private IPC namespace: never on the machine's own).
+	if [ "${NF_FRESH_IPC:-0}" = 1 ] && [ "$NF_IN_NS" = 1 ]; then
+		ipcrm -a 2> /dev/null
+	fi
 	# timeout(1) kills the whole process group of a case that hangs.
 	(cd "$_dir" && timeout -k 5 "$NF_CASE_TIMEOUT" sh -c \
 	    '. "$TOP/tests/helpers.sh"; . "$0"' "$_dir.cmd" ) \

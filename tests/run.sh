@@ -38,6 +38,7 @@ for f in $files; do
 	case $f in */*) ;; *) f=$TOP/tests/$f ;; esac
 	case $f in *.test) ;; *) f=$f.test ;; esac
 	echo "== $(basename "$f")"
+	NF_FRESH_IPC=0
 	. "$f"
 done
 
