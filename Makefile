@@ -19,7 +19,7 @@ LIBHDR = src/lib/nf.h src/lib/opts.h src/lib/shm.h src/lib/shmhdr.h
 TOOLS = bin/nfpid bin/nfsignal bin/nfwait bin/nfrestart
 MAN1 = man/nfpid.1 man/nfsignal.1 man/nfwait.1 man/nfrestart.1
 MAN7 = man/nfhandoff.7
-FIXTURES = tests/bin/nfserver tests/bin/nfinit
+FIXTURES = tests/bin/nfserver tests/bin/nfinit tests/bin/nfmany
 
 all: $(TOOLS) $(FIXTURES)
 
@@ -51,6 +51,10 @@ tests/bin/nfserver: tests/fixtures/nfserver.c src/lib/libnf.a $(LIBHDR)
 tests/bin/nfinit: tests/fixtures/nfinit.c
 	mkdir -p tests/bin
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/fixtures/nfinit.c
+
+tests/bin/nfmany: tests/fixtures/nfmany.c
+	mkdir -p tests/bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/fixtures/nfmany.c
 
 check: all
 	sh tests/run.sh

@@ -152,9 +152,15 @@ ws_arm(struct ws *w)
 		else
 			w->npoll++;
 	}
-	if (w->npoll)
-		nf_debug("%zu of %zu pids without a pidfd: looking at /proc",
-		    w->npoll, w->n);
+	{
+		size_t gone = 0;
+
+		for (size_t i = 0; i < w->n; i++)
+			gone += w->st[i] == W_GONE0;
+		nf_debug("watching %zu pids: %zu by pidfd + epoll, %zu by "
+		    "looking at /proc, %zu gone already", w->n, w->n - gone -
+		    w->npoll, w->npoll, gone);
+	}
 }
 
 static void
@@ -311,7 +317,7 @@ nf_run_sched_for(const struct nf_target *t, size_t n,
 	for (int s = 0; s < sc->n; s++) {
 		char sn[32];
 		long long left, step = sc->step[s].ms;
-		int r, bad = 0;
+		int r, bad = 0, capped;
 
 		nf_signame(sc->step[s].sig, sn, sizeof(sn));
 		for (size_t i = 0; i < n; i++) {
@@ -354,10 +360,11 @@ nf_run_sched_for(const struct nf_target *t, size_t n,
 			rc = NF_OK;
 			break;
 		}
-		left = end < 0 ? -1 : (end - nf_now_us()) / 1000;
+		left = end < 0 ? -1 : (end - nf_now_us() + 999) / 1000;
 		if (left < 0 && end >= 0)
 			left = 0;
-		if (left >= 0 && step > left)
+		capped = left >= 0 && step >= left;
+		if (capped)
 			step = left;
 		r = ws_run(&w, any, step, adapt_cb, &a);
 		if (r < 0) {
@@ -369,8 +376,8 @@ nf_run_sched_for(const struct nf_target *t, size_t n,
 			rc = NF_OK;
 			break;
 		}
-		if (end >= 0 && nf_now_us() >= end)
-			break;
+		if (capped)
+			break;	/* the bound ran out, not the step */
 	}
 	ws_close(&w);
 	return rc;
