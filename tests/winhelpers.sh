@@ -1,0 +1,52 @@
+# nfhandoff - SPDX-License-Identifier: ISC - see LICENSE
+# Helpers for the inside of a Windows case (tests/nfrestart-win.test):
+# WINEPREFIX, WINEPATH (tests/bin) and WINEDEBUG come from the test file,
+# which also runs the wineserver.
+
+# nfr ARG...: nfrestart.exe under Wine.
+nfr() {
+	wine "$BIN/nfrestart.exe" "$@"
+}
+
+# peer NAME [serve options]: start winpeer.exe as an old NFShmXFrame server
+# writing NAME.pid and NAME.log; wait for its PID file. Its Unix PID goes to
+# NAME.upid (for stop). Short exit delay and life, so nothing lingers.
+peer() {
+	_pn=$1
+	shift
+	rm -f "$_pn.pid" "$_pn.log"
+	wine winpeer.exe serve -p "$_pn.pid" --log "$_pn.log" --exit-delay 200 \
+	    --life 20000 "$@" > /dev/null 2>> "$_pn.err" &
+	echo $! > "$_pn.upid"
+	waitfor 100 test -s "$_pn.pid" || return 1
+	waitfor 100 grep -q START "$_pn.log"
+}
+
+# polling NAME: wait until the peer's event thread runs.
+polling() {
+	waitfor 100 grep -q POLL "$1.log"
+}
+
+# saw NAME WORD: the peer's log has WORD (KILL, STOP, ANSWER ...).
+saw() {
+	grep -Eq " $2( |\$)" "$1.log"
+}
+
+# started FILE: wait for what `winpeer.exe echo FILE ...` writes (nfrestart.exe
+# returns once CreateProcess has, before the new process has run).
+started() {
+	waitfor 50 test -s "$1"
+}
+
+# wpid NAME: the Windows PID in NAME.pid.
+wpid() {
+	tr -d '\r\n ' < "$1.pid"
+}
+
+# unpeer NAME...: stop the peers this case started, by their Unix PIDs.
+unpeer() {
+	for _pn; do
+		[ -s "$_pn.upid" ] && stop "$(cat "$_pn.upid")"
+	done
+	return 0
+}
