@@ -17,7 +17,7 @@ LIBOBJ = src/lib/addr.o src/lib/fmt.o src/lib/guard.o src/lib/msg.o \
 	src/lib/shm.o src/lib/shmhdr.o src/lib/sig.o src/lib/wait.o
 LIBHDR = src/lib/nf.h src/lib/opts.h src/lib/shm.h src/lib/shmhdr.h
 TOOLS = bin/nfpid bin/nfsignal bin/nfwait bin/nfrestart
-MAN1 = man/nfpid.1 man/nfsignal.1 man/nfwait.1 man/nfrestart.1
+MAN1 = man/nfpid.1 man/nfsignal.1 man/nfwait.1 man/nfrestart.1 man/nfrestart.exe.1
 MAN7 = man/nfhandoff.7
 FIXTURES = tests/bin/nfserver tests/bin/nfinit tests/bin/nfmany
 # nfrestart.exe and its Windows test peer: built where mingw-w64 is found,

@@ -23,7 +23,7 @@
 
 static const char usage_text[] =
 "usage: nfrestart.exe [-nqvw] [-p FILE | -S SERVER -I ID] [-C DIR] [-s SIG]\n"
-"                     [-t DUR] [-r SCHEDULE] [-m NAME]... [--hold DUR]\n"
+"                     [-t DUR] [-r SCHEDULE] [-m NAME ...] [--hold DUR]\n"
 "                     [--name NAME] [--force] [--] [COMMAND [ARG ...]]\n"
 "       nfrestart.exe -h | -V\n";
 
