@@ -16,8 +16,8 @@ LIBOBJ = src/lib/addr.o src/lib/fmt.o src/lib/guard.o src/lib/msg.o \
 	src/lib/parse.o src/lib/pidfd.o src/lib/pidfile.o src/lib/proc.o \
 	src/lib/shm.o src/lib/shmhdr.o src/lib/sig.o src/lib/wait.o
 LIBHDR = src/lib/nf.h src/lib/opts.h src/lib/shm.h src/lib/shmhdr.h
-TOOLS = bin/nfpid bin/nfsignal bin/nfwait bin/nfrestart
-MAN1 = man/nfpid.1 man/nfsignal.1 man/nfwait.1 man/nfrestart.1 man/nfrestart.exe.1
+TOOLS = bin/nfpid bin/nfsignal bin/nfwait bin/nfshm bin/nfrestart
+MAN1 = man/nfpid.1 man/nfsignal.1 man/nfwait.1 man/nfshm.1 man/nfrestart.1 man/nfrestart.exe.1
 MAN7 = man/nfhandoff.7
 FIXTURES = tests/bin/nfserver tests/bin/nfinit tests/bin/nfmany
 # nfrestart.exe and its Windows test peer: built where mingw-w64 is found,
@@ -49,6 +49,9 @@ bin/nfsignal: src/nfsignal.c src/lib/libnf.a $(LIBHDR)
 
 bin/nfwait: src/nfwait.c src/lib/libnf.a $(LIBHDR)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ src/nfwait.c src/lib/libnf.a
+
+bin/nfshm: src/nfshm.c src/lib/libnf.a $(LIBHDR)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ src/nfshm.c src/lib/libnf.a
 
 bin/nfrestart: src/nfrestart.c src/lib/libnf.a $(LIBHDR)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ src/nfrestart.c src/lib/libnf.a

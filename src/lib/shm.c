@@ -35,10 +35,10 @@ isnum(const char *s)
 	return 1;
 }
 
-/* Calls fn for every entry of a directory but . and ..; getdents64 rather
- * than opendir(), which would pull in malloc. */
-static int
-dir_each(const char *path, int (*fn)(const char *name, void *arg), void *arg)
+/* getdents64 rather than opendir(), which would pull in malloc. */
+int
+nf_dir_each(const char *path, int (*fn)(const char *name, void *arg),
+    void *arg)
 {
 	char buf[4096];
 	long n;
@@ -63,9 +63,8 @@ dir_each(const char *path, int (*fn)(const char *name, void *arg), void *arg)
 	return r;
 }
 
-/* Reads a file line by line; fn gets each line without its newline. */
-static int
-lines_each(const char *path, int (*fn)(char *line, void *arg), void *arg)
+int
+nf_lines_each(const char *path, int (*fn)(char *line, void *arg), void *arg)
 {
 	char buf[8192];
 	size_t keep = 0;
@@ -206,7 +205,7 @@ nf_seg_each(int (*fn)(const struct nf_seg *, void *), void *arg)
 	struct nf_seg s;
 	int max, r;
 
-	r = lines_each("/proc/sysvipc/shm", sysvipc_line, &w);
+	r = nf_lines_each("/proc/sysvipc/shm", sysvipc_line, &w);
 	if (r >= 0 || errno != ENOENT)
 		return r;
 	/* No /proc: walk the kernel's table by index. */
@@ -305,7 +304,7 @@ maps_pid(const char *name, void *arg)
 	for (const char *q = name; *q; q++)
 		m->pid = m->pid * 10 + (*q - '0');
 	nf_fmt(path, sizeof(path), "/proc/%s/maps", name);
-	r = lines_each(path, maps_line, m);
+	r = nf_lines_each(path, maps_line, m);
 	if (r < 0) {
 		/* Gone since the directory was read is not a failure. */
 		if (errno != ENOENT && errno != ESRCH)
@@ -326,7 +325,7 @@ maps_scan(const char *name, unsigned long ino,
 		errno = ENOENT;
 		return -1;
 	}
-	r = dir_each("/proc", maps_pid, &m);
+	r = nf_dir_each("/proc", maps_pid, &m);
 	*unreadable = m.unreadable;
 	return r;
 }
@@ -643,12 +642,12 @@ logind_removeipc(void)
 
 	for (size_t i = 0; i < sizeof(mains) / sizeof(mains[0]); i++) {
 		l.section = 0;
-		if (lines_each(mains[i], logind_line, &l) >= 0)
+		if (nf_lines_each(mains[i], logind_line, &l) >= 0)
 			break;
 	}
 	ns.n = 0;
 	for (ns.cur = 0; ns.cur < 4; ns.cur++)
-		dir_each(dropdirs[ns.cur], dropin_name, &ns);
+		nf_dir_each(dropdirs[ns.cur], dropin_name, &ns);
 	for (int done = 0; done < ns.n; done++) {
 		int min = -1;
 
@@ -660,7 +659,7 @@ logind_removeipc(void)
 		nf_fmt(path, sizeof(path), "%s/%s", dropdirs[ns.dir[min]],
 		    ns.v[min]);
 		l.section = 0;
-		lines_each(path, logind_line, &l);
+		nf_lines_each(path, logind_line, &l);
 		ns.v[min][0] = '\0';
 	}
 	return l.remove;
@@ -672,7 +671,7 @@ nf_removeipc_applies(uid_t uid)
 	long long sysmax = 999;
 	struct stat st;
 
-	lines_each("/etc/login.defs", login_defs, &sysmax);
+	nf_lines_each("/etc/login.defs", login_defs, &sysmax);
 	if (uid == 0 || (long long)uid <= sysmax)
 		return 0;
 	/* logind runs: it keeps its state there. */
