@@ -1,0 +1,97 @@
+#!/bin/sh
+# nfhandoff - SPDX-License-Identifier: ISC - see LICENSE
+# Benchmark: a whole restart, nfrestart against what an operator would use
+# instead, in the same run. The old server works 50 ms after its signal,
+# then exits; the figure is the gap from its exit to the new server's
+# start: what the restart adds beyond the old server's own shutdown.
+# Medians over N runs (NF_BENCH_RUNS, default 10; the framework's own
+# algorithm costs about a second a run).
+set -u
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+N=${NF_BENCH_RUNS:-10}
+if [ -z "${NF_IN_NS:-}" ] && [ "$(id -u)" = 0 ] &&
+    unshare --pid --fork --mount-proc true 2> /dev/null; then
+	NF_IN_NS=1 exec unshare --pid --fork --mount-proc \
+	    "$TOP/tests/bin/nfinit" sh "$0" "$@"
+fi
+PATH=$TOP/bin:$PATH
+d=$(mktemp -d "${TMPDIR:-/tmp}/nfbench.XXXXXX")
+trap 'rm -rf "$d"' EXIT
+cd "$d" || exit 1
+cc=${CC:-musl-gcc}
+command -v "$cc" > /dev/null || cc=cc
+$cc -O2 -static -o stamp "$TOP/tests/bench/stamp.c" &&
+    $cc -O2 -static -o fwrestart "$TOP/tests/bench/fwrestart.c" || exit 1
+have_ssd=0
+command -v start-stop-daemon > /dev/null && have_ssd=1
+
+# old: an orphan server, so that init reaps it at once (a prompt reaper).
+old() {
+	rm -f s.pid stamps
+	(setsid ./stamp s.pid stamps 50 > /dev/null 2>&1 &)
+	while [ ! -s s.pid ]; do sleep 0.005; done
+}
+# gap: microseconds from the old server's exit to the new one's start.
+gap() {
+	while [ "$(grep -c '^start' stamps 2> /dev/null)" -lt 2 ]; do sleep 0.005; done
+	awk '$1 == "exit" { e = $2 } $1 == "start" { s = $2 } END { printf "%d\n", (s - e) / 1000 }' stamps
+}
+finish() {
+	p=$(cat s.pid 2> /dev/null)
+	case $p in ''|*[!0-9]*) ;; *) kill -TERM "$p" 2> /dev/null
+		while kill -0 "$p" 2> /dev/null; do sleep 0.005; done ;;
+	esac
+	wait 2> /dev/null
+}
+median() {
+	sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+
+measure() {	# NAME COMMAND...
+	name=$1
+	shift
+	: > "$d/$name.us"
+	i=0
+	while [ $i -lt "$N" ]; do
+		old
+		sh -c "$*" > /dev/null 2>&1 &
+		gap >> "$d/$name.us"
+		finish
+		i=$((i + 1))
+	done
+	median < "$d/$name.us"
+}
+
+nf=$(measure nfrestart "nfrestart -q -p s.pid -- ./stamp s.pid stamps 50")
+nfd=$(measure nfrestart-d "nfrestart -q -d -w -p s.pid -- ./stamp s.pid stamps 50")
+if [ $have_ssd = 1 ]; then
+	# start-stop-daemon reads 31/10 as two timeouts: -31/10 is its way.
+	ssd=$(measure ssd "start-stop-daemon --stop --quiet --retry -31/10 \
+	    --pidfile $d/s.pid --remove-pidfile && start-stop-daemon --start \
+	    --quiet --background --pidfile $d/s.pid --exec $d/stamp -- \
+	    $d/s.pid $d/stamps 50")
+fi
+fw=$(measure framework "./fwrestart s.pid ./stamp s.pid stamps 50")
+
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) b = 1; printf "%.0fx", a / b }'
+}
+ms() {
+	awk -v u="$1" 'BEGIN { printf "%.3f ms", u / 1000 }'
+}
+echo
+echo "Restart: gap from the old server's exit to the new server's start"
+echo "(old server works 50 ms after its signal; median of $N runs; lower is better)"
+echo
+printf '| %-44s | %12s | %16s |\n' "method" "gap" "vs nfrestart"
+printf '|%s|%s|%s|\n' "----------------------------------------------" "--------------" "------------------"
+printf '| %-44s | %12s | %16s |\n' "nfrestart (becomes the server)" "$(ms "$nf")" "1x"
+printf '| %-44s | %12s | %16s |\n' "nfrestart -d -w (daemonizes it)" "$(ms "$nfd")" "$(ratio "$nfd" "$nf")"
+[ $have_ssd = 1 ] &&
+printf '| %-44s | %12s | %16s |\n' "start-stop-daemon --stop --retry, --start" "$(ms "$ssd")" "$(ratio "$ssd" "$nf")"
+printf '| %-44s | %12s | %16s |\n' "NFShmXFrame's own --Restart loop" "$(ms "$fw")" "$(ratio "$fw" "$nf")"
+echo
+awk -v u="$nf" 'BEGIN { exit !(u < 1000) }' && echo "nfrestart overhead under 1 ms: yes" || echo "nfrestart overhead under 1 ms: NO"
+awk -v a="$fw" -v b="$nf" 'BEGIN { exit !(a >= 1000 * (b > 0 ? b : 1)) }' &&
+    echo "at least 1,000x below the framework's own algorithm: yes" ||
+    echo "at least 1,000x below the framework's own algorithm: NO"

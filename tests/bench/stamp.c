@@ -1,0 +1,76 @@
+/* nfhandoff - SPDX-License-Identifier: ISC - see LICENSE */
+/*
+ * stamp: a stand-in server for the restart benchmark. It writes its PID
+ * file, appends "start NS" to STAMPS when it starts and, on signal 31 or
+ * TERM, works for DELAY ms, appends "exit NS" and exits (CLOCK_MONOTONIC).
+ * usage: stamp PIDFILE STAMPS DELAY_MS | stamp now
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t got;
+
+static void
+on(int s)
+{
+	got = s;
+}
+
+static long long
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void
+stamp(const char *f, const char *what, long long t)
+{
+	char buf[64];
+	int fd = open(f, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	int n = snprintf(buf, sizeof(buf), "%s %lld %d\n", what, t, (int)getpid());
+
+	if (fd >= 0) {
+		(void)!write(fd, buf, (size_t)n);
+		close(fd);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	long long t0 = now();
+	char buf[32];
+	int fd, n;
+	struct timespec ts;
+
+	if (argc == 2 && !strcmp(argv[1], "now")) {
+		printf("%lld\n", t0);
+		return 0;
+	}
+	if (argc != 4)
+		return 2;
+	signal(31, on);
+	signal(SIGTERM, on);
+	stamp(argv[2], "start", t0);
+	n = snprintf(buf, sizeof(buf), "%d", (int)getpid());
+	fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, buf, (size_t)n) != n)
+		return 3;
+	close(fd);
+	while (!got)
+		pause();
+	ts.tv_sec = atoi(argv[3]) / 1000;
+	ts.tv_nsec = (atoi(argv[3]) % 1000) * 1000000L;
+	nanosleep(&ts, NULL);
+	stamp(argv[2], "exit", now());
+	return 0;
+}
