@@ -55,6 +55,23 @@ usage(void)
 	nf_usage_die(usage_text);
 }
 
+/* -h: the usage on stdout, a line at a time (nf_out takes 512 bytes). */
+static _Noreturn void
+help(void)
+{
+	char line[128];
+
+	for (const char *p = usage_text; *p;) {
+		size_t n = strcspn(p, "\n");
+
+		memcpy(line, p, n < sizeof(line) ? n : sizeof(line) - 1);
+		line[n < sizeof(line) ? n : sizeof(line) - 1] = '\0';
+		nf_out("%s\n", line);
+		p += n + (p[n] == '\n');
+	}
+	nf_exit(NF_OK);
+}
+
 /* ---- the checksum ---- */
 
 /*
@@ -1230,7 +1247,8 @@ cmd_save(struct tgt *t, const char *file)
 		nf_seg_warn(&t->s);
 
 	if (base)
-		nf_fmt(dir, sizeof(dir), "%.*s", (int)(base - file + 1), file);
+		memcpy(dir, file, (size_t)(base - file + 1)),
+		    dir[base - file + 1] = '\0';
 	else
 		nf_fmt(dir, sizeof(dir), ".");
 	memset(&sa, 0, sizeof(sa));
@@ -1598,8 +1616,7 @@ main(int argc, char **argv)
 		usage();
 	cmd = argv[1];
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
-		nf_out("%s", usage_text);
-		nf_exit(NF_OK);
+		help();
 	}
 	if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
 		nf_out("nfshm " NF_VERSION "\n");
@@ -1631,8 +1648,7 @@ main(int argc, char **argv)
 			noheader = 1;
 			break;
 		case 'h':
-			nf_out("%s", usage_text);
-			nf_exit(NF_OK);
+			help();
 		case 'k':
 			if (!is_ls || f.bykey)
 				usage();
