@@ -14,6 +14,7 @@
 
 #include <fcntl.h>
 #include <io.h>
+#include <stdarg.h>
 #include <string.h>
 #include <strings.h>
 
@@ -57,10 +58,31 @@ static int dry, wflag, force;
 static const char *maps[MAXMAPS];
 static int nmaps;
 
+static HANDLE pending;	/* the new process, still suspended */
+
 static void
 usage(void)
 {
 	nf_usage_die(usage_text);
+}
+
+/* nf_die, but a new process that was created suspended goes first: none
+ * of its code has run, so nothing was started. */
+static _Noreturn void
+die(int code, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	nf_vfmt(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	nf_warn("%s", buf);
+	if (pending) {
+		TerminateProcess(pending, 1);
+		WaitForSingleObject(pending, 5000);
+	}
+	nf_exit(code);
 }
 
 static const char *
@@ -187,25 +209,41 @@ readpid(const char *path, struct pidfile *pf)
 	}
 }
 
-/* Is the file still the one that was read? */
+/*
+ * Remove the PID file, only if it is still the file that was read: checked
+ * and deleted through one handle, so nothing can replace it in between.
+ * 1 removed, 0 it changed, -1 it is gone already; errors die.
+ */
 static int
-samefile(const struct pidfile *pf)
+removepid(const struct pidfile *pf)
 {
 	BY_HANDLE_FILE_INFORMATION fi;
+	FILE_DISPOSITION_INFO di = { TRUE };
 	HANDLE h;
-	int same;
+	DWORD e;
 
-	h = CreateFileA(pf->path, 0, FILE_SHARE_READ | FILE_SHARE_WRITE |
-	    FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
-	    FILE_FLAG_OPEN_REPARSE_POINT, NULL);
-	if (h == INVALID_HANDLE_VALUE)
-		return -1;
-	same = GetFileInformationByHandle(h, &fi) &&
-	    fi.dwVolumeSerialNumber == pf->vol && fi.nFileIndexHigh == pf->hi &&
-	    fi.nFileIndexLow == pf->lo &&
-	    ft64(fi.ftLastWriteTime) == pf->mtime;
+	h = CreateFileA(pf->path, DELETE | FILE_READ_ATTRIBUTES,
+	    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+	    OPEN_EXISTING, FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+	if (h == INVALID_HANDLE_VALUE) {
+		e = GetLastError();
+		if (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND)
+			return -1;
+		die(NF_SYS, "%s: CreateFile: %s", pf->path, werr(e));
+	}
+	if (!GetFileInformationByHandle(h, &fi))
+		die(NF_SYS, "%s: GetFileInformationByHandle: %s", pf->path,
+		    werr(GetLastError()));
+	if (fi.dwVolumeSerialNumber != pf->vol || fi.nFileIndexHigh != pf->hi ||
+	    fi.nFileIndexLow != pf->lo || ft64(fi.ftLastWriteTime) != pf->mtime) {
+		CloseHandle(h);
+		return 0;
+	}
+	if (!SetFileInformationByHandle(h, FileDispositionInfo, &di,
+	    sizeof(di)))
+		die(NF_SYS, "%s: delete: %s", pf->path, werr(GetLastError()));
 	CloseHandle(h);
-	return same;
+	return 1;
 }
 
 static const char *
@@ -273,7 +311,7 @@ checksig(int sig, const char *what)
 	char b[32];
 
 	if (!evkind(sig))
-		nf_die(NF_USAGE, "%s: %s has no Windows equivalent (use "
+		die(NF_USAGE, "%s: %s has no Windows equivalent (use "
 		    "restart, stop, reload, QUIT or KILL)", what,
 		    nf_signame(sig, b, sizeof(b)));
 }
@@ -295,7 +333,7 @@ event(const char *kind, DWORD pid, int *existed)
 	/* Auto-reset, as the framework's; no Global\ prefix. */
 	h = CreateEventA(NULL, FALSE, FALSE, name);
 	if (!h)
-		nf_die(NF_SYS, "CreateEvent %s: %s", name, werr(GetLastError()));
+		die(NF_SYS, "CreateEvent %s: %s", name, werr(GetLastError()));
 	if (existed)
 		*existed = GetLastError() == ERROR_ALREADY_EXISTS;
 	return h;
@@ -331,7 +369,7 @@ runsched(HANDLE proc, DWORD pid, HANDLE succ, const struct nf_sched *sc,
 		}
 		if (!*k) {
 			if (!TerminateProcess(proc, 1) && !signalled(proc))
-				nf_die(NF_SYS, "TerminateProcess %lu: %s",
+				die(NF_SYS, "TerminateProcess %lu: %s",
 				    (unsigned long)pid, werr(GetLastError()));
 			nf_info("%lu did not stop; terminated (KILL)",
 			    (unsigned long)pid);
@@ -346,7 +384,7 @@ runsched(HANDLE proc, DWORD pid, HANDLE succ, const struct nf_sched *sc,
 			if (!ev[j])
 				ev[j] = event(k, pid, NULL);
 			if (!SetEvent(ev[j]))
-				nf_die(NF_SYS, "SetEvent NFServer_%s_%lu: %s", k,
+				die(NF_SYS, "SetEvent NFServer_%s_%lu: %s", k,
 				    (unsigned long)pid, werr(GetLastError()));
 			nf_debug("%s: NFServer_%s_%lu set; waiting up to %lld ms",
 			    nf_signame(sc->step[i].sig, b, sizeof(b)), k,
@@ -358,7 +396,7 @@ runsched(HANDLE proc, DWORD pid, HANDLE succ, const struct nf_sched *sc,
 		else if (w == WAIT_OBJECT_0 + 1)
 			res = R_EXITED;
 		else if (w != WAIT_TIMEOUT)
-			nf_die(NF_SYS, "WaitForMultipleObjects: %s",
+			die(NF_SYS, "WaitForMultipleObjects: %s",
 			    werr(GetLastError()));
 	}
 	/* Held until now, so that a late poller still finds them. */
@@ -381,13 +419,13 @@ deliver(HANDLE proc, DWORD pid, const char *kind, long long ms)
 	char b[32];
 
 	if (!SetEvent(ev))
-		nf_die(NF_SYS, "SetEvent: %s", werr(GetLastError()));
+		die(NF_SYS, "SetEvent: %s", werr(GetLastError()));
 	for (;;) {
 		evbasic eb;
 		long long el = (nf_now_us() - t0) / 1000;
 
 		if (NtQueryEvent(ev, 0, &eb, sizeof(eb), NULL) < 0)
-			nf_die(NF_SYS, "NtQueryEvent: cannot tell whether %lu "
+			die(NF_SYS, "NtQueryEvent: cannot tell whether %lu "
 			    "took the event", (unsigned long)pid);
 		if (!eb.state) {
 			nf_debug("%lu took NFServer_%s_%lu after %s",
@@ -515,9 +553,9 @@ restartlock(const char *pidpath, long long ms)
 			return h;
 		e = GetLastError();
 		if (e != ERROR_SHARING_VIOLATION && e != ERROR_LOCK_VIOLATION)
-			nf_die(NF_SYS, "%s: CreateFile: %s", path, werr(e));
+			die(NF_SYS, "%s: CreateFile: %s", path, werr(e));
 		if ((nf_now_us() - t0) / 1000 >= ms)
-			nf_die(NF_BUSY, "%s: a restart of this server is in "
+			die(NF_BUSY, "%s: a restart of this server is in "
 			    "progress (%s is held)", pidpath, path);
 		Sleep(10);
 	}
@@ -552,6 +590,7 @@ main(int argc, char **argv)
 	const char *sigarg = NULL, *schedarg = NULL, *why;
 	long long to_ms = -1, hold_ms = 10000, t0;
 	HANDLE proc = NULL, lock = NULL, mh[MAXMAPS] = { 0 };
+	PROCESS_INFORMATION pi = { 0 };
 	DWORD pid = 0;
 	int c, sig = NF_SIG_RESTART, old = 0, canterm = 1, r;
 	char b1[32], b2[64];
@@ -575,9 +614,9 @@ main(int argc, char **argv)
 			nf_exit(NF_OK);
 		case 'm':
 			if (!*optarg)
-				nf_die(NF_USAGE, "-m: empty mapping name");
+				die(NF_USAGE, "-m: empty mapping name");
 			if (nmaps == MAXMAPS)
-				nf_die(NF_USAGE, "-m: at most %d mappings",
+				die(NF_USAGE, "-m: at most %d mappings",
 				    MAXMAPS);
 			maps[nmaps++] = optarg;
 			break;
@@ -595,7 +634,7 @@ main(int argc, char **argv)
 			break;
 		case 't':
 			if (nf_parse_dur(optarg, &to_ms, &why) < 0)
-				nf_die(NF_USAGE, "-t %s: %s", optarg, why);
+				die(NF_USAGE, "-t %s: %s", optarg, why);
 			break;
 		case 'v':
 			nf_verbose = 1;
@@ -608,7 +647,7 @@ main(int argc, char **argv)
 			break;
 		case OPT_HOLD:
 			if (nf_parse_dur(optarg, &hold_ms, &why) < 0)
-				nf_die(NF_USAGE, "--hold %s: %s", optarg, why);
+				die(NF_USAGE, "--hold %s: %s", optarg, why);
 			break;
 		case OPT_FORCE:
 			force = 1;
@@ -622,15 +661,15 @@ main(int argc, char **argv)
 
 	/* Validate everything before acting on anything. */
 	if (sigarg && nf_parse_sig(sigarg, &sig, &why) < 0)
-		nf_die(NF_USAGE, "-s %s: %s", sigarg, why);
+		die(NF_USAGE, "-s %s: %s", sigarg, why);
 	checksig(sig, "-s");
 	if (schedarg) {
 		if (nf_parse_sched(schedarg, sig, &sc, &why) < 0)
-			nf_die(NF_USAGE, "-r %s: %s", schedarg, why);
+			die(NF_USAGE, "-r %s: %s", schedarg, why);
 		for (int i = 0; i < sc.n; i++) {
 			checksig(sc.step[i].sig, "-r");
 			if (sc.step[i].sig == SIGUSR2)
-				nf_die(NF_USAGE, "-r: reload does not stop a "
+				die(NF_USAGE, "-r: reload does not stop a "
 				    "server");
 		}
 	} else {
@@ -639,29 +678,29 @@ main(int argc, char **argv)
 		sc.step[0].ms = to_ms >= 0 ? to_ms : 15000;
 	}
 	if (argc && sig == SIGUSR2)
-		nf_die(NF_USAGE, "-s reload does not stop the server: no "
+		die(NF_USAGE, "-s reload does not stop the server: no "
 		    "COMMAND with it");
 	if (!argc && wflag)
-		nf_die(NF_USAGE, "-w needs a COMMAND");
+		die(NF_USAGE, "-w needs a COMMAND");
 	if (!argc && nmaps)
-		nf_die(NF_USAGE, "-m needs a COMMAND (the mappings are held "
+		die(NF_USAGE, "-m needs a COMMAND (the mappings are held "
 		    "for the new process)");
 	if (wflag && a.server)
-		nf_die(NF_USAGE, "-w with -S/-I: the server writes its own "
+		die(NF_USAGE, "-w with -S/-I: the server writes its own "
 		    "pid file");
 	if (argc && strchr(argv[0], '"'))
-		nf_die(NF_USAGE, "%s: a program name cannot hold a double "
+		die(NF_USAGE, "%s: a program name cannot hold a double "
 		    "quote", argv[0]);
 	if (argc && quote(cmdline, sizeof(cmdline), argv) > CMDMAX)
-		nf_die(NF_USAGE, "COMMAND: longer than %d characters", CMDMAX);
+		die(NF_USAGE, "COMMAND: longer than %d characters", CMDMAX);
 	nf_addr_finish(&a, 1);
 
 	readpid(a.pidfile, &pf);
 	switch (pf.status) {
 	case RP_MALFORMED:
-		nf_die(NF_USAGE, "%s: malformed pid file: %s", pf.path, pf.why);
+		die(NF_USAGE, "%s: malformed pid file: %s", pf.path, pf.why);
 	case RP_SYS:
-		nf_die(NF_SYS, "%s: open: %s", pf.path, werr(pf.err));
+		die(NF_SYS, "%s: open: %s", pf.path, werr(pf.err));
 	case RP_ABSENT:
 		nf_info("%s: no pid file: nothing to stop", pf.path);
 		break;
@@ -691,7 +730,7 @@ main(int argc, char **argv)
 			DWORD e = GetLastError();
 
 			if (e != ERROR_INVALID_PARAMETER)
-				nf_die(NF_SYS, "OpenProcess %lu: %s",
+				die(NF_SYS, "OpenProcess %lu: %s",
 				    (unsigned long)pid, werr(e));
 			nf_info("%s: %lu not running: nothing to stop",
 			    pf.path, (unsigned long)pid);
@@ -700,7 +739,7 @@ main(int argc, char **argv)
 			    (unsigned long)pid);
 		} else if (!GetProcessTimes(proc, &ct, &et, &kt, &ut) ||
 		    !(img = imagename(proc))) {
-			nf_die(NF_SYS, "%lu: cannot read its start time or "
+			die(NF_SYS, "%lu: cannot read its start time or "
 			    "image: %s", (unsigned long)pid,
 			    werr(GetLastError()));
 		} else {
@@ -718,7 +757,7 @@ main(int argc, char **argv)
 				    "started after the pid file was written" :
 				    "its name differs from --name";
 				if (like && !force)
-					nf_die(NF_REFUSED, "%s: %lu (%s) fails "
+					die(NF_REFUSED, "%s: %lu (%s) fails "
 					    "the guard (%s) but looks like the "
 					    "server; not touched (--force to "
 					    "treat it as the old server)",
@@ -747,57 +786,58 @@ main(int argc, char **argv)
 	if (old && !canterm)
 		for (int i = 0; i < sc.n; i++)
 			if (sc.step[i].sig == SIGKILL)
-				nf_die(NF_SYS, "OpenProcess %lu: no right to "
+				die(NF_SYS, "OpenProcess %lu: no right to "
 				    "terminate it (KILL in the schedule)",
 				    (unsigned long)pid);
 
 	if (dry) {
-		char line[CMDMAX + 64];
+		static char line[CMDMAX + 64];
 
-		if (old) {
-			for (int i = 0; i < sc.n; i++) {
-				const char *kk = evkind(sc.step[i].sig);
-
-				if (!*kk)
-					nf_fmt(line, sizeof(line), "terminate %lu, "
-					    "wait %lld ms for its exit",
-					    (unsigned long)pid, sc.step[i].ms);
-				else if (!argc && sc.n == 1 &&
-				    strcmp(kk, "Kill"))
-					nf_fmt(line, sizeof(line), "set "
-					    "NFServer_%s_%lu, wait up to %lld "
-					    "ms until %lu takes it", kk,
-					    (unsigned long)pid, sc.step[i].ms,
-					    (unsigned long)pid);
-				else
-					nf_fmt(line, sizeof(line), "set "
-					    "NFServer_%s_%lu, wait %lld ms for "
-					    "NFServer_KillSuccess_%lu or its "
-					    "exit", kk, (unsigned long)pid,
-					    sc.step[i].ms, (unsigned long)pid);
-				plan(line);
-			}
-			if (argc || !strcmp(evkind(sig), "Kill") ||
-			    sig == SIGKILL) {
-				nf_fmt(line, sizeof(line), "remove %s",
-				    pf.path);
-				plan(line);
-			}
-		} else if (!argc) {
-			plan("nothing to stop");
-		}
 		for (int i = 0; i < nmaps; i++) {
-			nf_fmt(line, sizeof(line), "hold mapping %s for %lld "
-			    "ms after the start", maps[i], hold_ms);
+			nf_fmt(line, sizeof(line), "open mapping %s", maps[i]);
 			plan(line);
 		}
 		if (argc) {
-			nf_fmt(line, sizeof(line), "start %s", cmdline);
+			nf_fmt(line, sizeof(line), "create, suspended: %s",
+			    cmdline);
 			plan(line);
 		}
+		for (int i = 0; old && i < sc.n; i++) {
+			const char *kk = evkind(sc.step[i].sig);
+
+			if (!*kk)
+				nf_fmt(line, sizeof(line), "terminate %lu, wait "
+				    "%lld ms for its exit", (unsigned long)pid,
+				    sc.step[i].ms);
+			else if (!argc && !schedarg && strcmp(kk, "Kill"))
+				nf_fmt(line, sizeof(line), "set NFServer_%s_%lu, "
+				    "wait up to %lld ms until %lu takes it", kk,
+				    (unsigned long)pid, sc.step[i].ms,
+				    (unsigned long)pid);
+			else
+				nf_fmt(line, sizeof(line), "set NFServer_%s_%lu, "
+				    "wait %lld ms for NFServer_KillSuccess_%lu or "
+				    "its exit", kk, (unsigned long)pid,
+				    sc.step[i].ms, (unsigned long)pid);
+			plan(line);
+		}
+		if (old && (argc || schedarg || sig == NF_SIG_RESTART ||
+		    sig == SIGKILL)) {
+			nf_fmt(line, sizeof(line), "remove %s", pf.path);
+			plan(line);
+		}
+		if (!old && !argc)
+			plan("nothing to stop");
 		if (wflag) {
 			nf_fmt(line, sizeof(line), "write its pid to %s",
 			    a.pidfile);
+			plan(line);
+		}
+		if (argc)
+			plan("resume it");
+		if (nmaps) {
+			nf_fmt(line, sizeof(line), "hold the mappings for %lld "
+			    "ms", hold_ms);
 			plan(line);
 		}
 		nf_exit(NF_OK);
@@ -819,7 +859,7 @@ main(int argc, char **argv)
 		readpid(a.pidfile, &again);
 		if (again.status != RP_OK || again.pid != pf.pid ||
 		    again.mtime != pf.mtime)
-			nf_die(NF_BUSY, "%s: changed while waiting for the "
+			die(NF_BUSY, "%s: changed while waiting for the "
 			    "restart lock; run again", a.pidfile);
 	}
 
@@ -834,10 +874,35 @@ main(int argc, char **argv)
 			continue;
 		}
 		if (!force)
-			nf_die(NF_REFUSED, "-m %s: no such mapping: %s; the "
+			die(NF_REFUSED, "-m %s: no such mapping: %s; the "
 			    "old server does not have it (check the name; "
 			    "--force to go on)", maps[i], werr(GetLastError()));
 		nf_warn("-m %s: no such mapping (--force: going on)", maps[i]);
+	}
+
+	/*
+	 * The new process is created suspended before the old server is
+	 * signalled: a COMMAND that cannot be started leaves the old server
+	 * alone, and after the answer only ResumeThread is left to do. Until
+	 * then none of its code has run; die() terminates it.
+	 */
+	if (argc) {
+		STARTUPINFOA si;
+		DWORD e;
+
+		memset(&si, 0, sizeof(si));
+		si.cb = sizeof(si);
+		if (!CreateProcessA(NULL, cmdline, NULL, NULL, TRUE,
+		    CREATE_NEW_PROCESS_GROUP | CREATE_SUSPENDED, NULL, NULL,
+		    &si, &pi)) {
+			e = GetLastError();
+			die(e == ERROR_FILE_NOT_FOUND ||
+			    e == ERROR_PATH_NOT_FOUND || e == ERROR_INVALID_NAME ?
+			    NF_NOTFOUND : NF_NOEXEC, "%s: CreateProcess: %s%s",
+			    argv[0], werr(e), old ? "; the old server was not "
+			    "touched" : "");
+		}
+		pending = pi.hProcess;
 	}
 
 	t0 = nf_now_us();
@@ -866,21 +931,17 @@ main(int argc, char **argv)
 			    (unsigned long)pid, b1);
 			break;
 		default:
-			nf_die(NF_TIMEOUT, "old %lu did not answer or exit "
-			    "within %s; it is still running, nothing started",
+			die(NF_TIMEOUT, "old %lu did not answer or exit within "
+			    "%s; it is still running, nothing started",
 			    (unsigned long)pid, b1);
 		}
 		/* Remove the stale PID file: only the one that was read. */
-		switch (samefile(&pf)) {
+		switch (removepid(&pf)) {
 		case 1:
-			if (!DeleteFileA(pf.path) &&
-			    GetLastError() != ERROR_FILE_NOT_FOUND)
-				nf_die(NF_SYS, "%s: DeleteFile: %s", pf.path,
-				    werr(GetLastError()));
 			nf_debug("%s: removed", pf.path);
 			break;
 		case 0:
-			nf_die(NF_BUSY, "%s: rewritten while the old server "
+			die(NF_BUSY, "%s: rewritten while the old server "
 			    "stopped; not removed, nothing started", pf.path);
 		default:
 			break;
@@ -889,60 +950,41 @@ main(int argc, char **argv)
 	if (!argc)
 		nf_exit(old ? NF_OK : NF_FALSE);
 
-	{
-		STARTUPINFOA si;
-		PROCESS_INFORMATION pi;
-		DWORD e, code;
-
-		memset(&si, 0, sizeof(si));
-		si.cb = sizeof(si);
-		if (!CreateProcessA(NULL, cmdline, NULL, NULL, TRUE,
-		    CREATE_NEW_PROCESS_GROUP | (wflag ? CREATE_SUSPENDED : 0),
-		    NULL, NULL, &si, &pi)) {
-			e = GetLastError();
-			nf_die(e == ERROR_FILE_NOT_FOUND ||
-			    e == ERROR_PATH_NOT_FOUND || e == ERROR_INVALID_NAME ?
-			    NF_NOTFOUND : NF_NOEXEC, "%s: CreateProcess: %s%s",
-			    argv[0], werr(e), old ? " (the old server is "
-			    "gone: DOWN)" : "");
-		}
-		r = NF_OK;
-		if (wflag) {
-			/* Written before it runs: the file names it from
-			 * its first instruction on. */
-			r = writepid(a.pidfile, pi.dwProcessId);
-			ResumeThread(pi.hThread);
-		}
-		CloseHandle(pi.hThread);
-		nf_debug("started %lu after %s", (unsigned long)pi.dwProcessId,
-		    secs(nf_now_us() - t0, b2, sizeof(b2)));
-		nf_out("%lu\n", (unsigned long)pi.dwProcessId);
-		nf_outflush();
-		if (r != NF_OK)
-			nf_exit(r);
-		if (lock)
-			CloseHandle(lock);
-		if (!nmaps)
-			nf_exit(NF_OK);
-		/* Held even if the new process dies: a crashing new build
-		 * must not take the data with it. */
-		t0 = nf_now_us();
-		if (WaitForSingleObject(pi.hProcess, (DWORD)hold_ms) ==
-		    WAIT_OBJECT_0) {
-			long long left;
-
-			GetExitCodeProcess(pi.hProcess, &code);
-			nf_warn("new %lu exited with code %lu: DOWN; the "
-			    "mappings are held for the rest of --hold",
-			    (unsigned long)pi.dwProcessId,
-			    (unsigned long)code);
-			left = hold_ms - (nf_now_us() - t0) / 1000;
-			if (left > 0)
-				Sleep((DWORD)left);
-			nf_exit(NF_DOWN);
-		}
-		nf_debug("mappings released after %s",
-		    secs(nf_now_us() - t0, b2, sizeof(b2)));
+	/* Written before it runs: the file names it from its first
+	 * instruction on. */
+	r = wflag ? writepid(a.pidfile, pi.dwProcessId) : NF_OK;
+	if (ResumeThread(pi.hThread) == (DWORD)-1)
+		die(NF_SYS, "ResumeThread %lu: %s", (unsigned long)pi.dwProcessId,
+		    werr(GetLastError()));
+	pending = NULL;
+	CloseHandle(pi.hThread);
+	nf_debug("started %lu after %s", (unsigned long)pi.dwProcessId,
+	    secs(nf_now_us() - t0, b2, sizeof(b2)));
+	nf_out("%lu\n", (unsigned long)pi.dwProcessId);
+	nf_outflush();
+	if (r != NF_OK)
+		nf_exit(r);
+	if (lock)
+		CloseHandle(lock);
+	if (!nmaps)
 		nf_exit(NF_OK);
+	/* Held even if the new process dies: a crashing new build must not
+	 * take the data with it. */
+	t0 = nf_now_us();
+	if (WaitForSingleObject(pi.hProcess, (DWORD)hold_ms) == WAIT_OBJECT_0) {
+		long long left;
+		DWORD code = 0;
+
+		GetExitCodeProcess(pi.hProcess, &code);
+		nf_warn("new %lu exited with code %lu: DOWN; the mappings are "
+		    "held for the rest of --hold", (unsigned long)pi.dwProcessId,
+		    (unsigned long)code);
+		left = hold_ms - (nf_now_us() - t0) / 1000;
+		if (left > 0)
+			Sleep((DWORD)left);
+		nf_exit(NF_DOWN);
 	}
+	nf_debug("mappings released after %s",
+	    secs(nf_now_us() - t0, b2, sizeof(b2)));
+	nf_exit(NF_OK);
 }
