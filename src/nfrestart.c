@@ -1203,8 +1203,8 @@ main(int argc, char **argv)
 	nf_debug("old server handled in %s", secs(nf_now_us() - t0, b,
 	    sizeof(b)));
 	pause_at("removed");
-	if (!o.cmd)
-		nf_exit(NF_OK);
+	if (!o.cmd)	/* stop only: 1 when there was nothing to stop */
+		nf_exit(oldpid ? NF_OK : NF_FALSE);
 
 	/* 7-9. The new server. */
 	if (o.dflag)
