@@ -1464,7 +1464,8 @@ cmd_restore(const char *file, struct tgt *t, int have_tgt,
 	int fd, created = 0, failed;
 
 	/* All of the input first: the file, its header, its checksum. */
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+	/* O_NONBLOCK: a FIFO must not hang us before it is refused. */
+	if ((fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) < 0)
 		nf_die(errno == ENOENT ? NF_USAGE : NF_SYS, "%s: open:", file);
 	if (fstat(fd, &st) < 0)
 		nf_die(NF_SYS, "%s: fstat:", file);
