@@ -583,7 +583,7 @@ main(int argc, char **argv)
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ NULL, 0, NULL, 0 }
 	};
-	static char cmdline[CMDMAX + 1];
+	char cmdline[CMDMAX + 1];	/* on the stack: 32 KiB of 1 MiB */
 	struct nf_addr a = { 0 };
 	struct nf_sched sc = { 0 };
 	struct pidfile pf;
@@ -791,16 +791,21 @@ main(int argc, char **argv)
 				    (unsigned long)pid);
 
 	if (dry) {
-		static char line[CMDMAX + 64];
+		char line[512];
 
 		for (int i = 0; i < nmaps; i++) {
 			nf_fmt(line, sizeof(line), "open mapping %s", maps[i]);
 			plan(line);
 		}
 		if (argc) {
-			nf_fmt(line, sizeof(line), "create, suspended: %s",
-			    cmdline);
-			plan(line);
+			/* nf_out takes 511 bytes at a time. */
+			nf_out("create, suspended: ");
+			for (size_t o = 0, l = strlen(cmdline); o < l;
+			    o += 400) {
+				nf_fmt(line, 401, "%s", cmdline + o);
+				nf_out("%s", line);
+			}
+			nf_out("\n");
 		}
 		for (int i = 0; old && i < sc.n; i++) {
 			const char *kk = evkind(sc.step[i].sig);
