@@ -282,6 +282,7 @@ struct holdspec {
 	int execfd;		/* EOF when the server has exec'd */
 	int ppfd;		/* pidfd of the server, or -1 */
 	pid_t server;
+	unsigned long long start_ms;	/* the server's, against PID reuse */
 	pid_t ours[3];		/* our other processes that hold segments */
 };
 
@@ -310,8 +311,9 @@ hold(struct holdspec *h)
 {
 	long long deadline = nf_now_us() + o.ready_ms * 1000;
 	int execd = 0, daemonized = 0, lock = h->lockfd >= 0, segs = h->segs;
-	pid_t self = getpid(), pp = getppid();
+	pid_t self = getpid();
 	const char *why = "ready timeout";
+	struct nf_proc now;
 
 	setsid();
 	while (lock || segs) {
@@ -358,7 +360,9 @@ hold(struct holdspec *h)
 				pfd[np].events = POLLIN;
 				dead = poll(pfd, 1, 0) > 0;
 			} else
-				dead = getppid() != pp;
+				dead = nf_alive(h->server) != 1 ||
+				    (nf_proc_read(h->server, &now) == 0 &&
+				    now.start_ms != h->start_ms);
 			if (dead) {
 				if (exit_status(h->server, h->ppfd, &st) &&
 				    WIFEXITED(st) && WEXITSTATUS(st) == 0) {
@@ -661,12 +665,24 @@ become(int lockfd, int tellfd, pid_t f, pid_t c1)
 		h.execfd = execpipe[0];
 		h.ppfd = nf_pidfd_open(me);
 		h.server = me;
+		{
+			struct nf_proc pr;
+
+			h.start_ms = nf_proc_read(me, &pr) == 0 ? pr.start_ms : 0;
+		}
 		/* Our other processes, which may still be attached. */
 		h.ours[0] = f;
 		h.ours[1] = c1;
 		h.ours[2] = 0;
 		if (h.lockfd >= 0 || h.segs) {
+			/*
+			 * Fork twice and reap the first: the holder must not
+			 * linger as a zombie child of the server, which will
+			 * not reap what it did not start.
+			 */
 			hp = fork();
+			if (hp == 0 && fork() != 0)
+				_exit(0);
 			if (hp == 0) {
 				int devnull = open("/dev/null", O_RDWR);
 
@@ -687,6 +703,8 @@ become(int lockfd, int tellfd, pid_t f, pid_t c1)
 			}
 			if (hp < 0)
 				nf_warn("fork (restart lock holder):");
+			else
+				waitpid(hp, NULL, 0);
 		}
 		close(execpipe[0]);
 		if (h.ppfd >= 0)
@@ -784,8 +802,10 @@ daemonize(int lockfd, int logfd)
 		if (rfd[1] >= 0) {
 			if (rfd[1] == o.ready_fd)
 				fcntl(rfd[1], F_SETFD, 0);
-			else
+			else {
 				dup2(rfd[1], o.ready_fd);
+				close(rfd[1]);
+			}
 		}
 		_exit(become(lockfd, tell[1], f, me1));
 	}

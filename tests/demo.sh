@@ -25,7 +25,7 @@ cleanup() {
 	cd / && rm -rf "$d"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'exit 1' HUP INT PIPE TERM
 exec 2>&1	# one stream, in order, also when piped
 
 if [ -t 1 ]; then B=$(printf '\033[1m') G=$(printf '\033[32m') R=$(printf '\033[31m') N=$(printf '\033[0m')
