@@ -180,7 +180,7 @@ nf_usage_die(const char *usage)
 void
 nf_out(const char *fmt, ...)
 {
-	char buf[512];
+	char buf[4096];
 	va_list ap;
 	size_t n;
 
