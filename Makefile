@@ -86,7 +86,7 @@ tests/bin/winpeer.exe: tests/fixtures/winpeer.c
 	fi
 
 check: all
-	sh tests/run.sh
+	NF_CC="$(CC)" sh tests/run.sh
 
 demo: all
 	sh tests/demo.sh
