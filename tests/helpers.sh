@@ -38,6 +38,12 @@ alive() {
 	[ -n "$_st" ] && [ "$_st" != Z ] && [ "$_st" != X ]
 }
 
+# execd PID NAME: PID has executed NAME (a fresh "cmd &" is the shell's
+# fork until then, with the shell's name).
+execd() {
+	[ "$(cat "/proc/$1/comm" 2> /dev/null)" = "$2" ]
+}
+
 # gone PID: the opposite, for waitfor.
 gone() {
 	! alive "$1"
