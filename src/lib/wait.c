@@ -3,7 +3,8 @@
  * Waiting for processes to exit, and start-stop-daemon style schedules.
  *
  * Where the kernel has pidfds, every PID gets one, opened before anything
- * is signalled, and all of them sit in one epoll set: an exit wakes us
+ * is signalled, and all of them wait in one poll (a few PIDs: its wake-up
+ * and teardown cost less) or one epoll set (many): an exit wakes us
  * within microseconds, costs no CPU while we wait, and a PID recycled while
  * we wait cannot fool us. A zombie's pidfd is readable, so a parent that
  * never reaps does not delay us. Elsewhere (kernels before 5.3, seccomp
@@ -20,6 +21,7 @@
 #include <sys/resource.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -33,14 +35,17 @@ enum { W_RUN, W_GONE0, W_DONE };	/* running, gone at open, reported */
 #define BASE_US 1000LL
 #define SLOW_US 20000LL
 #define PER_PID_US 10LL
+#define POLL_MAX 64			/* more PIDs than this: epoll */
 
 struct ws {
 	size_t n, ndone, npoll;
 	pid_t *pid;
 	int *fd;			/* pidfd, or -1 while polled */
+	struct pollfd *pfd;		/* with poll: the pidfds, -1 when done */
 	unsigned char *st;
 	unsigned long long *start;	/* for the fallback's reuse check */
 	int ep;
+	int usepoll;
 	int raised;
 	struct rlimit orig;
 	void *map;
@@ -48,6 +53,17 @@ struct ws {
 };
 
 typedef void (*ws_cb)(struct ws *, size_t, void *);
+
+/*
+ * A few PIDs (the usual handoff) live in static storage: no mmap before
+ * the wait, and above all no munmap after it, whose TLB shootdown costs
+ * the waiter a hundred microseconds or more on a virtual machine.
+ */
+#define SMALL_N POLL_MAX
+static unsigned long long small[(SMALL_N * (sizeof(unsigned long long) +
+    sizeof(pid_t) + sizeof(int) + sizeof(struct pollfd) + 1) + 1 +
+    sizeof(unsigned long long) - 1) / sizeof(unsigned long long)];
+static int small_busy;
 
 static void
 ws_close(struct ws *w)
@@ -59,7 +75,10 @@ ws_close(struct ws *w)
 		close(w->ep);
 	if (w->raised)
 		setrlimit(RLIMIT_NOFILE, &w->orig);
-	munmap(w->map, w->maplen);
+	if (w->map == (void *)small)
+		small_busy = 0;
+	else
+		munmap(w->map, w->maplen);
 }
 
 /* Room for n PIDs: one mapping, no malloc. The caller fills w->pid. */
@@ -75,19 +94,26 @@ ws_alloc(struct ws *w, size_t n)
 		return -1;
 	}
 	len = n * (sizeof(unsigned long long) + sizeof(pid_t) + sizeof(int) +
-	    1) + 1;
-	w->map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE |
-	    MAP_ANONYMOUS, -1, 0);
-	if (w->map == MAP_FAILED)
+	    sizeof(struct pollfd) + 1) + 1;
+	if (n <= SMALL_N && !small_busy) {
+		small_busy = 1;
+		w->map = small;
+		memset(small, 0, sizeof(small));
+	} else if ((w->map = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
 		return -1;
 	w->maplen = len;
 	w->n = n;
 	w->start = w->map;
 	w->pid = (pid_t *)(w->start + n);
 	w->fd = (int *)(w->pid + n);
-	w->st = (unsigned char *)(w->fd + n);
-	for (size_t i = 0; i < n; i++)
+	w->pfd = (struct pollfd *)(w->fd + n);
+	w->st = (unsigned char *)(w->pfd + n);
+	for (size_t i = 0; i < n; i++) {
 		w->fd[i] = -1;
+		w->pfd[i].fd = -1;
+		w->pfd[i].events = POLLIN;
+	}
 	return 0;
 }
 
@@ -125,12 +151,21 @@ ws_arm(struct ws *w)
 		nf_debug("RLIMIT_NOFILE raised to %llu for %zu pids",
 		    (unsigned long long)rl.rlim_cur, w->n);
 	}
-	if (nf_pidfd_ok() && (w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
-		nf_debug("epoll_create1: %m: looking at /proc instead");
+	if (nf_pidfd_ok()) {
+		if (w->n <= POLL_MAX)
+			w->usepoll = 1;
+		else if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+			nf_debug("epoll_create1: %m: looking at /proc instead");
+	}
 	for (size_t i = 0; i < w->n; i++) {
-		int fd = w->ep >= 0 ? nf_pidfd_open(w->pid[i]) : -1;
+		int fds = w->usepoll || w->ep >= 0;
+		int fd = fds ? nf_pidfd_open(w->pid[i]) : -1;
 
 		w->start[i] = NO_START;
+		if (fd >= 0 && w->usepoll) {
+			w->fd[i] = w->pfd[i].fd = fd;
+			continue;
+		}
 		if (fd >= 0) {
 			struct epoll_event ev;
 
@@ -142,7 +177,7 @@ ws_arm(struct ws *w)
 				continue;
 			}
 			close(fd);
-		} else if (w->ep >= 0 && errno == ESRCH) {
+		} else if (fds && errno == ESRCH) {
 			w->st[i] = W_GONE0;
 			continue;
 		}
@@ -157,9 +192,9 @@ ws_arm(struct ws *w)
 
 		for (size_t i = 0; i < w->n; i++)
 			gone += w->st[i] == W_GONE0;
-		nf_debug("watching %zu pids: %zu by pidfd + epoll, %zu by "
+		nf_debug("watching %zu pids: %zu by pidfd + %s, %zu by "
 		    "looking at /proc, %zu gone already", w->n, w->n - gone -
-		    w->npoll, w->npoll, gone);
+		    w->npoll, w->usepoll ? "poll" : "epoll", w->npoll, gone);
 	}
 }
 
@@ -170,7 +205,7 @@ ws_done(struct ws *w, size_t i, ws_cb cb, void *ctx)
 		return;
 	if (w->fd[i] >= 0) {
 		close(w->fd[i]);	/* also leaves the epoll set */
-		w->fd[i] = -1;
+		w->fd[i] = w->pfd[i].fd = -1;
 	} else if (w->st[i] == W_RUN)
 		w->npoll--;
 	w->st[i] = W_DONE;
@@ -232,7 +267,18 @@ ws_run(struct ws *w, int any, long long ms, ws_cb cb, void *ctx)
 		} else
 			wait = 0;
 		first = 0;
-		if (nfd && w->ep >= 0) {
+		if (nfd && w->usepoll) {
+			int k = poll(w->pfd, (nfds_t)w->n, wait < 0 ? -1 :
+			    (int)((wait + 999) / 1000));
+
+			if (k < 0 && errno != EINTR)
+				return -1;
+			for (size_t i = 0; k > 0 && i < w->n; i++)
+				if (w->pfd[i].fd >= 0 && w->pfd[i].revents) {
+					ws_done(w, i, cb, ctx);
+					k--;
+				}
+		} else if (nfd && w->ep >= 0) {
 			struct epoll_event ev[256];
 			int k = epoll_wait(w->ep, ev, 256, wait < 0 ? -1 :
 			    (int)((wait + 999) / 1000));
@@ -368,7 +414,7 @@ nf_run_sched_for(const struct nf_target *t, size_t n,
 			step = left;
 		r = ws_run(&w, any, step, adapt_cb, &a);
 		if (r < 0) {
-			nf_warn("epoll_wait:");
+			nf_warn("wait:");
 			rc = NF_SYS;
 			break;
 		}
