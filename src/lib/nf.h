@@ -196,8 +196,9 @@ pid_t *nf_read_pids(int argc, char **argv, size_t *n);
  * forever. on_exit(pid, arg) is called once per PID as it exits, those
  * already gone first; nf_out's buffer is flushed after each batch. Returns
  * the number of PIDs still running (0 = done; with any, < n means done).
- * pidfd + epoll where available (RLIMIT_NOFILE's soft limit is raised to the
- * hard one while waiting, then restored), else kill(pid,0) + the /proc
+ * pidfd where available, in one poll for up to 64 PIDs (no allocation) or
+ * one epoll set for more (RLIMIT_NOFILE's soft limit is raised to the hard
+ * one while waiting, then restored), else kill(pid,0) + the /proc
  * zombie check (a changed start time counts as exited too), every 1 ms for
  * the first 2 s then backing off to at most 20 ms, the interval scaled with
  * the number of PIDs (10 us each); NF_NO_PIDFD=1 forces the fallback;
