@@ -360,7 +360,14 @@ nf_run_sched_for(const struct nf_target *t, size_t n,
 	/* The pidfds are open before the first signal: an exit cannot be
 	 * missed, nor a recycled PID mistaken for the target. */
 	ws_arm(&w);
-	for (int s = 0; s < sc->n; s++) {
+	/* Those gone already are reported, and may be all we wait for. */
+	for (size_t i = 0; i < n; i++)
+		if (w.st[i] == W_GONE0)
+			ws_done(&w, i, adapt_cb, &a);
+	nf_outflush();
+	if (ws_finished(&w, any))
+		rc = NF_OK;
+	for (int s = 0; s < sc->n && rc != NF_OK; s++) {
 		char sn[32];
 		long long left, step = sc->step[s].ms;
 		int r, bad = 0, capped;
@@ -370,12 +377,10 @@ nf_run_sched_for(const struct nf_target *t, size_t n,
 			struct nf_verdict vd;
 			int g;
 
+			if (ws_finished(&w, any))
+				break;	/* with any: one is gone, spare the rest */
 			if (w.st[i] == W_DONE)
 				continue;
-			if (w.st[i] == W_GONE0) {
-				ws_done(&w, i, adapt_cb, &a);
-				continue;
-			}
 			g = nf_guarded_kill(&t[i], sc->step[s].sig, &vd);
 			if (g == NF_G_OK) {
 				nf_debug("%d: sent %s (%s)", (int)t[i].pid,
