@@ -60,6 +60,12 @@ one(const struct nf_target *t, int sig, const char *sn)
 
 	if (dryrun) {
 		g = nf_guard(t, &vd);
+		/* Would the kernel let us? Signal 0 sends nothing and asks. */
+		if (g == NF_G_OK && t->pid >= 2 && kill(t->pid, 0) < 0 &&
+		    errno == EPERM) {
+			nf_out("%d: would fail: kill %s: %m\n", pid, sn);
+			return NF_SYS;
+		}
 		plan(t, &vd, sn);
 	} else
 		g = nf_guarded_kill(t, sig, &vd);
