@@ -66,10 +66,12 @@ emap(size_t len)
  * ends the run (3), since a schedule must not signal it.
  */
 static size_t
-sift(struct nf_target *t, size_t n, int check)
+sift(struct nf_target *t, size_t n, int check, size_t *gone)
 {
 	size_t k = 0;
 	int bad = 0;
+
+	*gone = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		struct nf_verdict vd;
@@ -88,6 +90,7 @@ sift(struct nf_target *t, size_t n, int check)
 			break;
 		case NF_G_GONE:
 			exited(t[i].pid, NULL);
+			(*gone)++;
 			break;
 		case NF_G_STALE:
 			nf_info("%d: not waited for: %s%s", (int)t[i].pid,
@@ -206,10 +209,10 @@ main(int argc, char **argv)
 	/* Bare PIDs are watched as they are (a pidfd pins each at once); a
 	 * PID file's PID, or a --name, is judged by the guard first. */
 	{
-		size_t before = n;
+		size_t gone;
 
-		n = sift(t, n, a.pidfile || a.name);
-		if (n == 0 || (any && n < before))
+		n = sift(t, n, a.pidfile || a.name, &gone);
+		if (n == 0 || (any && gone))
 			nf_exit(NF_OK);
 	}
 	if (sched) {
@@ -229,8 +232,14 @@ main(int argc, char **argv)
 			nf_exit(NF_OK);
 	}
 	nf_outflush();
-	for (size_t i = 0; i < n; i++)
-		if (!isdone(t[i].pid))
+	/* The survivors: those not seen to exit that still pass the guard
+	 * (a schedule counts a target that fails it as gone). */
+	for (size_t i = 0; i < n; i++) {
+		struct nf_verdict vd;
+
+		if (!isdone(t[i].pid) && nf_guard(&t[i], &vd) != NF_G_GONE &&
+		    vd.v != NF_G_STALE)
 			nf_warn("%d: still running", (int)t[i].pid);
+	}
 	nf_exit(NF_TIMEOUT);
 }
