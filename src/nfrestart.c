@@ -309,19 +309,28 @@ seg_taken(pid_t self, const pid_t *ours)
 static _Noreturn void
 hold(struct holdspec *h)
 {
-	long long deadline = nf_now_us() + o.ready_ms * 1000;
+	long long deadline;
 	int execd = 0, daemonized = 0, lock = h->lockfd >= 0, segs = h->segs;
 	pid_t self = getpid();
 	const char *why = "ready timeout";
 	struct nf_proc now;
+	char c;
 
 	setsid();
+	/* Forked early, it waits for the word: 'G' just before the exec. End
+	 * of file without it: nfrestart gave up, and so does the holder. */
+	while (read(h->execfd, &c, 1) < 0 && errno == EINTR)
+		;
+	if (c != 'G')
+		_exit(0);
+	c = 0;
+	fcntl(h->execfd, F_SETFL, O_NONBLOCK);
+	deadline = nf_now_us() + o.ready_ms * 1000;
 	while (lock || segs) {
 		struct pollfd pfd[2];
 		int np = 0;
 
 		if (!execd) {
-			char c;
 			ssize_t n = read(h->execfd, &c, 1);
 
 			/* EOF: the exec closed the other end (or it died). */
@@ -638,78 +647,107 @@ remove_pidfile(const struct nf_pidfile *judged)
 }
 
 /*
+ * Everything that forks happens before the old server is signalled, so that
+ * nothing but an exec stands between its exit and the new server's start.
+ */
+static struct {
+	int hold_w;		/* to the holder: 'G', then end of file at exec */
+	int go_w;		/* -d: the go to the process that will exec */
+	int tell_r;		/* -d: its PID, then -errno if the exec failed */
+	int rfd_r;		/* -d: the read end of --ready-fd */
+	pid_t server;		/* -d: the process that will exec */
+	struct stat rst0;	/* --ready-file as it was before */
+	int had_rfile;
+} L = { -1, -1, -1, -1, 0, { 0 }, 0 };
+
+/*
+ * In the process that will exec: fork the holder now, if it has a job
+ * (the restart lock without -w; segments under shm_rmid_forced).
+ */
+static void
+prefork_holder(int lockfd, pid_t f, pid_t c1, int closefd)
+{
+	struct holdspec h;
+	struct nf_proc pr;
+	int p[2];
+	pid_t me = getpid(), hp;
+
+	if (!(!o.wflag || nheld) || pipe2(p, O_CLOEXEC) < 0)
+		return;
+	h.lockfd = o.wflag ? -1 : lockfd;
+	h.segs = nheld > 0;
+	h.execfd = p[0];
+	h.ppfd = nf_pidfd_open(me);
+	h.server = me;
+	h.start_ms = nf_proc_read(me, &pr) == 0 ? pr.start_ms : 0;
+	/* Our other processes, which may still be attached. */
+	h.ours[0] = f;
+	h.ours[1] = c1;
+	h.ours[2] = 0;
+	/*
+	 * Fork twice and reap the first: the holder must not linger as a
+	 * zombie child of the server, which will not reap what it did not
+	 * start.
+	 */
+	nf_outflush();
+	hp = fork();
+	if (hp == 0 && fork() != 0)
+		_exit(0);
+	if (hp == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+
+		close(p[1]);
+		if (closefd >= 0)
+			close(closefd);
+		if (o.ready_fd >= 0)
+			close(o.ready_fd);
+		if (devnull >= 0) {
+			dup2(devnull, 0);
+			dup2(devnull, 1);
+			if (!nf_verbose)
+				dup2(devnull, 2);
+		}
+		hold(&h);
+	}
+	close(p[0]);
+	if (h.ppfd >= 0)
+		close(h.ppfd);
+	if (hp < 0) {
+		nf_warn("fork (restart lock holder):");
+		close(p[1]);
+		return;
+	}
+	waitpid(hp, NULL, 0);
+	L.hold_w = p[1];
+}
+
+/*
  * Become the server: with -w write our PID (locked, in place, the lock kept
- * across exec); without it, fork the holder first. Returns only on failure.
+ * across exec), give the holder its word, exec. Returns only on failure.
  */
 static int
-become(int lockfd, int tellfd, pid_t f, pid_t c1)
+exec_server(int tellfd)
 {
-	int execpipe[2], wfd = -1, e;
-	pid_t me = getpid();
+	int wfd = -1, e;
 
 	if (o.wflag) {
 		pid_t holder = 0;
-		int r = nf_pidfile_lock(o.a.pidfile, me, 1, &wfd, &holder);
+		int r = nf_pidfile_lock(o.a.pidfile, getpid(), 1, &wfd, &holder);
 
-		if (r != NF_OK)
-			return r;
+		if (r != NF_OK) {
+			/* The old server is gone: whatever the cause, down. */
+			int32_t v = NF_DOWN;
+
+			nf_warn("%s: could not write our pid: the new server "
+			    "was not started: DOWN", o.a.pidfile);
+			if (tellfd >= 0)
+				(void)!write(tellfd, &v, sizeof(v));
+			return NF_DOWN;
+		}
 	}
 	pause_at("forked");
-	if ((!o.wflag || nheld) && pipe2(execpipe, O_CLOEXEC) == 0) {
-		struct holdspec h;
-		pid_t hp;
-
-		fcntl(execpipe[0], F_SETFL, O_NONBLOCK);
-		h.lockfd = o.wflag ? -1 : lockfd;
-		h.segs = nheld > 0;
-		h.execfd = execpipe[0];
-		h.ppfd = nf_pidfd_open(me);
-		h.server = me;
-		{
-			struct nf_proc pr;
-
-			h.start_ms = nf_proc_read(me, &pr) == 0 ? pr.start_ms : 0;
-		}
-		/* Our other processes, which may still be attached. */
-		h.ours[0] = f;
-		h.ours[1] = c1;
-		h.ours[2] = 0;
-		if (h.lockfd >= 0 || h.segs) {
-			/*
-			 * Fork twice and reap the first: the holder must not
-			 * linger as a zombie child of the server, which will
-			 * not reap what it did not start.
-			 */
-			hp = fork();
-			if (hp == 0 && fork() != 0)
-				_exit(0);
-			if (hp == 0) {
-				int devnull = open("/dev/null", O_RDWR);
-
-				close(execpipe[1]);
-				if (wfd >= 0)
-					close(wfd);
-				if (o.ready_fd >= 0)
-					close(o.ready_fd);
-				if (tellfd >= 0)
-					close(tellfd);
-				if (devnull >= 0) {
-					dup2(devnull, 0);
-					dup2(devnull, 1);
-					if (!nf_verbose)
-						dup2(devnull, 2);
-				}
-				hold(&h);
-			}
-			if (hp < 0)
-				nf_warn("fork (restart lock holder):");
-			else
-				waitpid(hp, NULL, 0);
-		}
-		close(execpipe[0]);
-		if (h.ppfd >= 0)
-			close(h.ppfd);
-	}
+	if (L.hold_w >= 0)
+		(void)!write(L.hold_w, "G", 1);
 	nf_outflush();
 	execvp(o.cmd[0], o.cmd);
 	e = errno;
@@ -738,23 +776,19 @@ offfd(int fd)
 	return n;
 }
 
-/* -d: fork, setsid, fork; the foreground waits for readiness. */
-static int
-daemonize(int lockfd, int logfd)
+/*
+ * -d, before the old server is signalled: fork, setsid, fork. The second
+ * child waits for the go (end of file without it: we gave up).
+ */
+static void
+prepare_daemon(int lockfd, int logfd)
 {
-	int tell[2], rfd[2] = { -1, -1 };
+	int tell[2], go[2], rfd[2] = { -1, -1 };
 	pid_t c1, f = getpid();
 	int32_t v;
-	ssize_t n;
-	pid_t server;
-	int spfd, st;
-	long long deadline;
-	struct tcpaddr ta;
-	struct stat rst0;
-	int had_rfile = 0;
-	char b[32];
+	int st;
 
-	if (pipe2(tell, O_CLOEXEC) < 0)
+	if (pipe2(tell, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0)
 		nf_die(NF_SYS, "pipe:");
 	if (o.ready_fd >= 0 && pipe2(rfd, O_CLOEXEC) < 0)
 		nf_die(NF_SYS, "pipe:");
@@ -763,28 +797,24 @@ daemonize(int lockfd, int logfd)
 		lockfd = offfd(lockfd);
 		logfd = offfd(logfd);
 		tell[1] = offfd(tell[1]);
+		go[0] = offfd(go[0]);
 		rfd[0] = offfd(rfd[0]);
 	}
-	if (o.ready_file && stat(o.ready_file, &rst0) == 0)
-		had_rfile = 1;
-	if (o.ready_tcp)
-		parse_tcp(o.ready_tcp, &ta);
 	nf_outflush();
 	if ((c1 = fork()) < 0)
 		nf_die(NF_SYS, "fork:");
 	if (c1 == 0) {
 		pid_t c2, me1 = getpid();
 		int devnull;
+		char c = 0;
 
 		close(tell[0]);
+		close(go[1]);
 		if (rfd[0] >= 0)
 			close(rfd[0]);
 		setsid();
-		if ((c2 = fork()) < 0) {
-			v = -errno;
-			(void)!write(tell[1], &v, sizeof(v));
+		if ((c2 = fork()) < 0)
 			_exit(NF_SYS);
-		}
 		if (c2 > 0)
 			_exit(0);
 		/* The process that will exec: tell the foreground who it is. */
@@ -807,29 +837,61 @@ daemonize(int lockfd, int logfd)
 				close(rfd[1]);
 			}
 		}
-		_exit(become(lockfd, tell[1], f, me1));
+		prefork_holder(lockfd, f, me1, tell[1]);
+		while (read(go[0], &c, 1) < 0 && errno == EINTR)
+			;
+		if (c != 'g')
+			_exit(0);
+		_exit(exec_server(tell[1]));
 	}
 	close(tell[1]);
+	close(go[0]);
 	if (rfd[1] >= 0)
 		close(rfd[1]);
 	waitpid(c1, &st, 0);
-	n = read(tell[0], &v, sizeof(v));
-	if (n != sizeof(v) || v <= 0) {
-		nf_warn("the new server could not be started: DOWN");
+	if (read(tell[0], &v, sizeof(v)) != sizeof(v) || v <= 0)
+		nf_die(NF_SYS, "fork: the process for the new server did not "
+		    "start; nothing was touched");
+	L.server = (pid_t)v;
+	L.go_w = go[1];
+	L.tell_r = tell[0];
+	L.rfd_r = rfd[0];
+}
+
+/* -d, after the old server is gone: go, then wait for readiness. */
+static int
+launch_daemon(void)
+{
+	pid_t server = L.server;
+	struct tcpaddr ta;
+	long long deadline;
+	int32_t v;
+	ssize_t n;
+	int spfd;
+	char b[32];
+
+	spfd = nf_pidfd_open(server);
+	if (write(L.go_w, "g", 1) != 1) {
+		nf_warn("the process for the new server is gone: DOWN");
 		return NF_DOWN;
 	}
-	server = (pid_t)v;
-	spfd = nf_pidfd_open(server);
-	/* EOF: the exec happened. A negative errno: it failed. */
-	n = read(tell[0], &v, sizeof(v));
+	/* End of file: the exec happened. A negative errno: it failed. */
+	n = read(L.tell_r, &v, sizeof(v));
 	if (n == sizeof(v) && v < 0) {
 		errno = -v;
 		nf_warn("%s: exec: %m (the old server is gone: DOWN)", o.cmd[0]);
 		return -v == ENOENT ? NF_NOTFOUND : NF_NOEXEC;
 	}
+	if (n == sizeof(v) && v > 0) {
+		nf_warn("the new server could not be started (%d): DOWN",
+		    (int)v);
+		return (int)v;
+	}
 	nf_debug("new server %d started (daemonized)", (int)server);
 	if (!o.ready_file && !o.ready_tcp && o.ready_fd < 0)
 		return NF_OK;
+	if (o.ready_tcp)
+		parse_tcp(o.ready_tcp, &ta);
 	deadline = nf_now_us() + o.ready_ms * 1000;
 	t_start = nf_now_us();
 	for (;;) {
@@ -838,15 +900,16 @@ daemonize(int lockfd, int logfd)
 		int np = 0;
 
 		if (o.ready_file && stat(o.ready_file, &rs) == 0 &&
-		    rs.st_size > 0 && (!had_rfile || rs.st_ino != rst0.st_ino ||
-		    rs.st_mtim.tv_sec != rst0.st_mtim.tv_sec ||
-		    rs.st_mtim.tv_nsec != rst0.st_mtim.tv_nsec ||
-		    rs.st_size != rst0.st_size))
+		    rs.st_size > 0 && (!L.had_rfile ||
+		    rs.st_ino != L.rst0.st_ino ||
+		    rs.st_mtim.tv_sec != L.rst0.st_mtim.tv_sec ||
+		    rs.st_mtim.tv_nsec != L.rst0.st_mtim.tv_nsec ||
+		    rs.st_size != L.rst0.st_size))
 			break;
 		if (o.ready_tcp && tcp_ready(&ta))
 			break;
-		if (rfd[0] >= 0) {
-			p[np].fd = rfd[0];
+		if (L.rfd_r >= 0) {
+			p[np].fd = L.rfd_r;
 			p[np++].events = POLLIN;
 		}
 		if (spfd >= 0) {
@@ -857,10 +920,10 @@ daemonize(int lockfd, int logfd)
 			poll(p, (nfds_t)np, 5);
 		else
 			nf_sleep_ms(5);
-		if (rfd[0] >= 0 && (p[0].revents & (POLLIN | POLLHUP))) {
+		if (L.rfd_r >= 0 && (p[0].revents & (POLLIN | POLLHUP))) {
 			char line[256];
 
-			n = read(rfd[0], line, sizeof(line));
+			n = read(L.rfd_r, line, sizeof(line));
 			if (n > 0 && memchr(line, '\n', (size_t)n))
 				break;
 			if (n == 0) {
@@ -1199,6 +1262,12 @@ main(int argc, char **argv)
 	/* The gap: where the kernel would destroy an unattached segment,
 	 * stay attached until the new server is. */
 	hold_segments();
+	if (o.ready_file && stat(o.ready_file, &L.rst0) == 0)
+		L.had_rfile = 1;
+	if (o.cmd && o.dflag)
+		prepare_daemon(lockfd, logfd);
+	else if (o.cmd)
+		prefork_holder(lockfd, 0, 0, -1);
 
 	/* 4. Signal and wait. */
 	if (oldpid) {
@@ -1228,6 +1297,6 @@ main(int argc, char **argv)
 
 	/* 7-9. The new server. */
 	if (o.dflag)
-		nf_exit(daemonize(lockfd, logfd));
-	nf_exit(become(lockfd, -1, 0, 0));
+		nf_exit(launch_daemon());
+	nf_exit(exec_server(-1));
 }

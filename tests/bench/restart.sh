@@ -21,7 +21,8 @@ cd "$d" || exit 1
 cc=${CC:-musl-gcc}
 command -v "$cc" > /dev/null || cc=cc
 $cc -O2 -static -o stamp "$TOP/tests/bench/stamp.c" &&
-    $cc -O2 -static -o fwrestart "$TOP/tests/bench/fwrestart.c" || exit 1
+    $cc -O2 -static -o fwrestart "$TOP/tests/bench/fwrestart.c" &&
+    $cc -O2 -static -o floorrestart "$TOP/tests/bench/floorrestart.c" || exit 1
 have_ssd=0
 command -v start-stop-daemon > /dev/null && have_ssd=1
 
@@ -33,7 +34,9 @@ old() {
 }
 # gap: microseconds from the old server's exit to the new one's start.
 gap() {
-	while [ "$(grep -c '^start' stamps 2> /dev/null)" -lt 2 ]; do sleep 0.005; done
+	# Poll slowly: a busy loop of forks here would slow what it measures.
+	sleep 0.2
+	while [ "$(grep -c '^start' stamps 2> /dev/null)" -lt 2 ]; do sleep 0.05; done
 	awk '$1 == "exit" { e = $2 } $1 == "start" { s = $2 } END { printf "%d\n", (s - e) / 1000 }' stamps
 }
 finish() {
@@ -62,8 +65,10 @@ measure() {	# NAME COMMAND...
 	median < "$d/$name.us"
 }
 
+floor=$(measure floor "./floorrestart s.pid 15 ./stamp s.pid stamps 50")
 nf=$(measure nfrestart "nfrestart -q -p s.pid -- ./stamp s.pid stamps 50")
-nfd=$(measure nfrestart-d "nfrestart -q -d -w -p s.pid -- ./stamp s.pid stamps 50")
+nfd=$(measure nfrestart-d "nfrestart -q -d -p s.pid -- ./stamp s.pid stamps 50")
+nfdw=$(measure nfrestart-dw "nfrestart -q -d -w -p s.pid -- ./stamp s.pid stamps 50")
 if [ $have_ssd = 1 ]; then
 	# start-stop-daemon reads 31/10 as two timeouts: -31/10 is its way.
 	ssd=$(measure ssd "start-stop-daemon --stop --quiet --retry -31/10 \
@@ -73,25 +78,41 @@ if [ $have_ssd = 1 ]; then
 fi
 fw=$(measure framework "./fwrestart s.pid ./stamp s.pid stamps 50")
 
+# Overhead above the floor. Below 50 us it is within the noise of this
+# harness: it is shown as such, and ratios use 50 us (in nfrestart's
+# disfavour).
+over() {
+	awk -v a="$1" -v f="$floor" 'BEGIN { d = a - f; if (d < 50) d = 50; print d }'
+}
 ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) b = 1; printf "%.0fx", a / b }'
 }
 ms() {
 	awk -v u="$1" 'BEGIN { printf "%.3f ms", u / 1000 }'
 }
+row() {	# NAME GAP
+	o=$(over "$2")
+	os=$(ms "$o"); [ "$o" -le 50 ] && os="<= 0.050 ms"
+	printf '| %-44s | %11s | %11s | %12s |\n' "$1" "$(ms "$2")" "$os" "$(ratio "$o" "$nfo")"
+}
+nfo=$(over "$nf")
 echo
-echo "Restart: gap from the old server's exit to the new server's start"
-echo "(old server works 50 ms after its signal; median of $N runs; lower is better)"
+echo "Restart: gap from the old server's exit to the new server's start, and"
+echo "the overhead above the floor (a bare pidfd + poll + exec restarter)."
+echo "The old server works 50 ms after its signal; median of $N runs."
 echo
-printf '| %-44s | %12s | %16s |\n' "method" "gap" "vs nfrestart"
-printf '|%s|%s|%s|\n' "----------------------------------------------" "--------------" "------------------"
-printf '| %-44s | %12s | %16s |\n' "nfrestart (becomes the server)" "$(ms "$nf")" "1x"
-printf '| %-44s | %12s | %16s |\n' "nfrestart -d -w (daemonizes it)" "$(ms "$nfd")" "$(ratio "$nfd" "$nf")"
-[ $have_ssd = 1 ] &&
-printf '| %-44s | %12s | %16s |\n' "start-stop-daemon --stop --retry, --start" "$(ms "$ssd")" "$(ratio "$ssd" "$nf")"
-printf '| %-44s | %12s | %16s |\n' "NFShmXFrame's own --Restart loop" "$(ms "$fw")" "$(ratio "$fw" "$nf")"
+printf '| %-44s | %11s | %11s | %12s |\n' "method" "gap" "overhead" "vs nfrestart"
+printf '|%s|%s|%s|%s|\n' "----------------------------------------------" "-------------" "-------------" "--------------"
+printf '| %-44s | %11s | %11s | %12s |\n' "floor: pidfd_open + poll + exec" "$(ms "$floor")" "-" "-"
+row "nfrestart (becomes the server)" "$nf"
+row "nfrestart -d (daemonizes it)" "$nfd"
+row "nfrestart -d -w (and writes its PID, fsync)" "$nfdw"
+[ $have_ssd = 1 ] && row "start-stop-daemon --stop --retry, --start" "$ssd"
+row "NFShmXFrame's own --Restart loop" "$fw"
 echo
-awk -v u="$nf" 'BEGIN { exit !(u < 1000) }' && echo "nfrestart overhead under 1 ms: yes" || echo "nfrestart overhead under 1 ms: NO"
-awk -v a="$fw" -v b="$nf" 'BEGIN { exit !(a >= 1000 * (b > 0 ? b : 1)) }' &&
+awk -v u="$nfo" 'BEGIN { exit !(u < 1000) }' &&
+    echo "nfrestart's overhead above the floor under 1 ms: yes" ||
+    echo "nfrestart's overhead above the floor under 1 ms: NO"
+awk -v a="$(over "$fw")" -v b="$nfo" 'BEGIN { exit !(a >= 1000 * b) }' &&
     echo "at least 1,000x below the framework's own algorithm: yes" ||
     echo "at least 1,000x below the framework's own algorithm: NO"
