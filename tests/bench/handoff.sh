@@ -37,10 +37,11 @@ export PATH
 
 have() { command -v "$1" > /dev/null 2>&1; }
 
-# row NAME RUNS GIVEUP TIMEOUT CMD -> "NAME|median|min|p90|ok|never|timeouts"
+# row NAME RUNS GIVEUP TIMEOUT CMD
+#	-> "NAME|median|min|p90|ok|never|timeouts|TIMEOUT"
 row() {
-	printf '%s|%s\n' "$1" "$(lat $Z -n "$2" -N "$3" -T "$4" -w "$WORK" -- "$5" |
-	    tr ' ' '|')"
+	printf '%s|%s|%s\n' "$1" "$(lat $Z -n "$2" -N "$3" -T "$4" -w "$WORK" -- "$5" |
+	    tr ' ' '|')" "$4"
 }
 
 measure() {	# -> table lines in $W/setting.$1
@@ -87,11 +88,12 @@ table() {
 		next
 	}
 	{
-		if (NF < 7) { printf "| %s | %s | | | | | |\n", $1, $2; next }
+		if (NF < 8) { printf "| %s | %s | | | | | |\n", $1, $2; next }
 		note = ""
 		if ($6 > 0 && $5 > 0) note = sprintf(" (%d of %d runs never returned)", $6, $5 + $6)
 		if ($5 == 0) {
-			why = $7 > 0 ? "never (killed after the timeout)" : "never (gave up)"
+			why = "never: gave up (exit status not 0)"
+			if ($7 > 0) why = sprintf("never: still waiting after %d s", $8)
 			printf "| %s | %s | | | | | |\n", $1, why
 			next
 		}
@@ -142,7 +144,9 @@ many() {	# NAME ARGS...
 		echo "| $_n | $MANY | failed: $(head -1 "$W/many.err") | | |"
 		return
 	fi
-	echo "$_r" | awk -v n="$_n" '{ printf "| %s | %d | %.1f MiB | %.2f us | %.2f us |\n", n, $1, $2 / 1024, $3, $4 }'
+	echo "$_r" | awk -v n="$_n" '{
+		rss = $2 >= 1024 ? sprintf("%.1f MiB", $2 / 1024) : sprintf("%d KiB", $2)
+		printf "| %s | %d | %s | %.2f us | %.2f us |\n", n, $1, rss, $3, $4 }'
 	echo "$_r" > "$W/many.$(echo "$_n" | tr -c 'a-z' _)"
 }
 many "nfwait" -- nfwait

@@ -218,11 +218,31 @@ waiting(pid_t pid)
 	return 0;
 }
 
+/* VmHWM of a live process, in KiB (ru_maxrss can miss what a tiny
+ * process's per-CPU RSS counters have not folded in yet). */
+static long
+hwm_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmHWM:", 6))
+			v = atol(line + 6);
+	fclose(f);
+	return v;
+}
+
 static int
 many(long n, char **argv)
 {
 	pid_t *kids = calloc((size_t)n, sizeof(pid_t)), w;
 	int st;
+	long hwm;
 	struct rusage ru;
 	long long t0, t1;
 	FILE *f;
@@ -261,6 +281,7 @@ many(long n, char **argv)
 		usleep(1000);
 	}
 	usleep(20000);
+	hwm = hwm_kib(w);
 	t0 = now_ns();
 	for (long i = 0; i < n; i++)
 		kill(kids[i], SIGKILL);
@@ -273,7 +294,7 @@ many(long n, char **argv)
 		fprintf(stderr, "lat: %s exited with %d\n", argv[0], st);
 		return 1;
 	}
-	printf("%ld %ld %.2f %.2f\n", n, ru.ru_maxrss,
+	printf("%ld %ld %.2f %.2f\n", n, ru.ru_maxrss > hwm ? ru.ru_maxrss : hwm,
 	    (double)(t1 - t0) / 1000.0 / (double)n,
 	    ((double)ru.ru_utime.tv_sec * 1e6 + (double)ru.ru_utime.tv_usec +
 	    (double)ru.ru_stime.tv_sec * 1e6 + (double)ru.ru_stime.tv_usec) /
