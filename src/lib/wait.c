@@ -159,9 +159,15 @@ ws_arm(struct ws *w)
 	}
 	for (size_t i = 0; i < w->n; i++) {
 		int fds = w->usepoll || w->ep >= 0;
-		int fd = fds ? nf_pidfd_open(w->pid[i]) : -1;
+		int fd;
 
 		w->start[i] = NO_START;
+		if (w->pid[i] < 2) {	/* not a target: never kill(0 or -1) */
+			w->st[i] = W_DONE;
+			w->ndone++;
+			continue;
+		}
+		fd = fds ? nf_pidfd_open(w->pid[i]) : -1;
 		if (fd >= 0 && w->usepoll) {
 			w->fd[i] = w->pfd[i].fd = fd;
 			continue;
