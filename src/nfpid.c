@@ -237,20 +237,10 @@ main(int argc, char **argv)
 		case 'f':
 			force = 1;
 			break;
-		case 'h':
-			nf_out("%s", usage_text);
-			nf_exit(NF_OK);
-		case 'q':
-			nf_quiet = 1;
-			break;
-		case 'v':
-			nf_verbose = 1;
-			break;
-		case 'V':
-			nf_out("nfpid " NF_VERSION "\n");
-			nf_exit(NF_OK);
 		default:
-			usage();
+			if (!nf_common_opt(c, usage_text, "nfpid"))
+				usage();
+			break;
 		}
 	}
 	argc -= optind;

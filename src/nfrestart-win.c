@@ -609,9 +609,6 @@ main(int argc, char **argv)
 		if (nf_addr_opt(&a, c, optarg))
 			continue;
 		switch (c) {
-		case 'h':
-			nf_out("%s", usage_text);
-			nf_exit(NF_OK);
 		case 'm':
 			if (!*optarg)
 				die(NF_USAGE, "-m: empty mapping name");
@@ -623,9 +620,6 @@ main(int argc, char **argv)
 		case 'n':
 			dry = 1;
 			break;
-		case 'q':
-			nf_quiet = 1;
-			break;
 		case 'r':
 			schedarg = optarg;
 			break;
@@ -636,12 +630,6 @@ main(int argc, char **argv)
 			if (nf_parse_dur(optarg, &to_ms, &why) < 0)
 				die(NF_USAGE, "-t %s: %s", optarg, why);
 			break;
-		case 'v':
-			nf_verbose = 1;
-			break;
-		case 'V':
-			nf_out("nfrestart.exe " NF_VERSION "\n");
-			nf_exit(NF_OK);
 		case 'w':
 			wflag = 1;
 			break;
@@ -653,7 +641,9 @@ main(int argc, char **argv)
 			force = 1;
 			break;
 		default:
-			usage();
+			if (!nf_common_opt(c, usage_text, "nfrestart.exe"))
+				usage();
+			break;
 		}
 	}
 	argc -= optind;

@@ -1003,17 +1003,11 @@ parse(int argc, char **argv)
 		case 'd':
 			o.dflag = 1;
 			continue;
-		case 'h':
-			nf_out("%s", usage_text);
-			nf_exit(NF_OK);
 		case 'n':
 			o.dry = 1;
 			continue;
 		case 'o':
 			o.log = optarg;
-			continue;
-		case 'q':
-			nf_quiet = 1;
 			continue;
 		case 'r':
 			rarg = optarg;
@@ -1025,12 +1019,6 @@ parse(int argc, char **argv)
 			if (nf_parse_dur(optarg, &o.tmo, &why) < 0)
 				nf_die(NF_USAGE, "-t %s: %s", optarg, why);
 			continue;
-		case 'v':
-			nf_verbose = 1;
-			continue;
-		case 'V':
-			nf_out("nfrestart " NF_VERSION "\n");
-			nf_exit(NF_OK);
 		case 'w':
 			o.wflag = 1;
 			continue;
@@ -1063,7 +1051,8 @@ parse(int argc, char **argv)
 				    why);
 			continue;
 		default:
-			if (nf_addr_opt(&o.a, c, optarg))
+			if (nf_addr_opt(&o.a, c, optarg) ||
+			    nf_common_opt(c, usage_text, "nfrestart"))
 				continue;
 			usage();
 		}

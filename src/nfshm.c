@@ -1160,24 +1160,6 @@ bk_decode(const unsigned char *h, struct bk *b)
 	return NULL;
 }
 
-static int
-writeall(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t w = write(fd, c, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		c += w, n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* ---- save ---- */
 
 /* The checksum of N bytes of the backup after its header. */
@@ -1279,7 +1261,7 @@ cmd_save(struct tgt *t, const char *file)
 		nf_fmt(b.name, sizeof(b.name), "%s", t->name);
 	/* A header that cannot pass until it is rewritten at the end. */
 	memset(h, 0, sizeof(h));
-	if (writeall(fd, h, sizeof(h)) < 0)
+	if (nf_writeall(fd, h, sizeof(h)) < 0)
 		goto fail_write;
 
 	io_open(&io, t, 0);
@@ -1656,9 +1638,6 @@ main(int argc, char **argv)
 			parse_tgt(optarg, &f.k);
 			f.bykey = 1;
 			break;
-		case 'q':
-			nf_quiet = 1;
-			break;
 		case 't':
 			if (strcmp(cmd, "wait") && !is_lock)
 				usage();
@@ -1672,14 +1651,10 @@ main(int argc, char **argv)
 			f.uid = parse_user(optarg);
 			f.byuid = 1;
 			break;
-		case 'v':
-			nf_verbose = 1;
-			break;
-		case 'V':
-			nf_out("nfshm " NF_VERSION "\n");
-			nf_exit(NF_OK);
 		default:
-			usage();
+			if (!nf_common_opt(c, usage_text, "nfshm"))
+				usage();
+			break;
 		}
 	}
 	argc -= optind;

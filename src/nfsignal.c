@@ -136,26 +136,16 @@ main(int argc, char **argv)
 		if (nf_addr_opt(&a, c, optarg))
 			continue;
 		switch (c) {
-		case 'h':
-			nf_out("%s", usage_text);
-			nf_exit(NF_OK);
 		case 'n':
 			dryrun = 1;
-			break;
-		case 'q':
-			nf_quiet = 1;
 			break;
 		case 's':
 			sigarg = optarg;
 			break;
-		case 'v':
-			nf_verbose = 1;
-			break;
-		case 'V':
-			nf_out("nfsignal " NF_VERSION "\n");
-			nf_exit(NF_OK);
 		default:
-			usage();
+			if (!nf_common_opt(c, usage_text, "nfsignal"))
+				usage();
+			break;
 		}
 	}
 	argc -= optind;

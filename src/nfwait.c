@@ -135,12 +135,6 @@ main(int argc, char **argv)
 		if (nf_addr_opt(&a, c, optarg))
 			continue;
 		switch (c) {
-		case 'h':
-			nf_out("%s", usage_text);
-			nf_exit(NF_OK);
-		case 'q':
-			nf_quiet = 1;
-			break;
 		case 'r':
 			sched = optarg;
 			break;
@@ -151,17 +145,13 @@ main(int argc, char **argv)
 			if (nf_parse_dur(optarg, &ms, &why) < 0)
 				nf_die(NF_USAGE, "-t %s: %s", optarg, why);
 			break;
-		case 'v':
-			nf_verbose = 1;
-			break;
-		case 'V':
-			nf_out("nfwait " NF_VERSION "\n");
-			nf_exit(NF_OK);
 		case NF_OPT_ANY:
 			any = 1;
 			break;
 		default:
-			usage();
+			if (!nf_common_opt(c, usage_text, "nfwait"))
+				usage();
+			break;
 		}
 	}
 	argc -= optind;

@@ -24,9 +24,11 @@ static long long t0;
 static char obuf[4096];
 static size_t olen;
 
-static int
-writeall(int fd, const char *p, size_t n)
+int
+nf_writeall(int fd, const void *buf, size_t n)
 {
+	const char *p = buf;
+
 	while (n) {
 		ssize_t w = write(fd, p, n);
 
@@ -118,7 +120,7 @@ vmsg(int ts, const char *fmt, va_list ap)
 	}
 	buf[n++] = '\n';
 	nf_outflush();
-	writeall(2, buf, n);
+	nf_writeall(2, buf, n);
 	errno = e;
 }
 
@@ -173,7 +175,7 @@ nf_usage_die(const char *usage)
 	char buf[2048];
 	size_t n = nf_fmt(buf, sizeof(buf), "%s", usage);
 
-	writeall(2, buf, n < sizeof(buf) ? n : sizeof(buf) - 1);
+	nf_writeall(2, buf, n < sizeof(buf) ? n : sizeof(buf) - 1);
 	_exit(NF_USAGE);
 }
 
@@ -203,13 +205,13 @@ nf_outflush(void)
 	if (!n)
 		return;
 	olen = 0;
-	if (writeall(1, obuf, n) < 0) {
+	if (nf_writeall(1, obuf, n) < 0) {
 		int e = errno;
 		char buf[256];
 		size_t l = nf_fmt(buf, sizeof(buf), "%s: stdout: write: %s\n",
 		    nf_prog, strerror(e));
 
-		writeall(2, buf, l);
+		nf_writeall(2, buf, l);
 		_exit(NF_SYS);
 	}
 }
@@ -219,4 +221,24 @@ nf_exit(int code)
 {
 	nf_outflush();
 	_exit(code);
+}
+
+int
+nf_common_opt(int c, const char *usage, const char *tool)
+{
+	switch (c) {
+	case 'h':
+		nf_out("%s", usage);
+		nf_exit(NF_OK);
+	case 'q':
+		nf_quiet = 1;
+		return 1;
+	case 'v':
+		nf_verbose = 1;
+		return 1;
+	case 'V':
+		nf_out("%s " NF_VERSION "\n", tool);
+		nf_exit(NF_OK);
+	}
+	return 0;
 }

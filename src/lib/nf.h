@@ -76,6 +76,9 @@ _Noreturn void nf_die(int code, const char *fmt, ...);
 void nf_usage_die(const char *usage);	/* prints usage, exits 2 */
 void nf_out(const char *fmt, ...);	/* stdout, buffered */
 void nf_outflush(void);			/* dies 3 on a write error */
+int nf_writeall(int fd, const void *buf, size_t n);	/* 0, or -1 */
+/* -h, -q, -v, -V, the same in every tool: 1 if C was one of them. */
+int nf_common_opt(int c, const char *usage, const char *tool);
 _Noreturn void nf_exit(int code);	/* flushes stdout, then exits */
 long long nf_now_us(void);		/* monotonic */
 void nf_sleep_ms(long long ms);

@@ -212,23 +212,6 @@ refuse_link(const char *path)
 	return NF_OK;
 }
 
-static int
-writeall(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int
 nf_pidfile_write(const char *path, pid_t pid)
 {
@@ -258,7 +241,7 @@ nf_pidfile_write(const char *path, pid_t pid)
 		nf_warn("%s: open:", tmp);
 		return NF_SYS;
 	}
-	if (writeall(fd, line, len) < 0 || fsync(fd) < 0) {
+	if (nf_writeall(fd, line, len) < 0 || fsync(fd) < 0) {
 		nf_warn("%s: write:", tmp);
 		close(fd);
 		unlink(tmp);
