@@ -405,13 +405,7 @@ hold(struct holdspec *h)
 static void
 hold_segments(void)
 {
-	char buf[8];
-	int fd = open("/proc/sys/kernel/shm_rmid_forced", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
-
-	if (fd >= 0)
-		close(fd);
-	if (n < 1 || buf[0] != '1')
+	if (nf_shm_rmid_forced() != 1)
 		return;
 	for (int i = 0; i < o.nshm; i++) {
 		int id = shmget((key_t)o.shm[i], 0, 0);
@@ -559,22 +553,6 @@ preflight(void)
 	return bad ? NF_REFUSED : NF_OK;
 }
 
-/* Trim the schedule so that its waits add up to at most -t. */
-static void
-cap_sched(struct nf_sched *sc, long long cap)
-{
-	long long sum = 0;
-
-	for (int i = 0; i < sc->n; i++) {
-		if (sum + sc->step[i].ms > cap) {
-			sc->step[i].ms = cap - sum;
-			sc->n = i + 1;
-			return;
-		}
-		sum += sc->step[i].ms;
-	}
-}
-
 static void
 on_exit_cb(pid_t pid, void *arg)
 {
@@ -605,12 +583,12 @@ stop_old(struct nf_pidfile *pf, int forced)
 		sc.step[0].sig = o.sig;
 		sc.step[0].ms = o.tmo >= 0 ? o.tmo : 10000;
 	}
-	if (o.tmo >= 0 && o.has_sched)
-		cap_sched(&sc, o.tmo);
 	t_start = nf_now_us();
 	nf_debug("old %d: sending %s", (int)oldpid, nf_signame(sc.step[0].sig,
 	    b, sizeof(b)));
-	r = nf_run_sched(&t, 1, &sc, 0, on_exit_cb, NULL);
+	/* With -r, -t still bounds the whole wait. */
+	r = nf_run_sched_for(&t, 1, &sc, 0, o.has_sched ? o.tmo : -1,
+	    on_exit_cb, NULL);
 	if (r == NF_TIMEOUT)
 		nf_warn("old server %d is still running after %s: nothing "
 		    "started, %s still names it", (int)oldpid,
