@@ -95,6 +95,41 @@ demo: all
 bench: all
 	for b in tests/bench/*.sh; do sh "$$b" || exit 1; done
 
+# Hardening (not part of `make check`; see README, Reliability).
+FUZZTIME = 60
+SOAK_N = 1000
+
+check-asan: $(FIXTURES)
+	sh tests/asan.sh
+
+fuzz:
+	FUZZTIME=$(FUZZTIME) sh tests/fuzz/run.sh
+
+soak: all
+	SOAK_N=$(SOAK_N) sh tests/soak/soak.sh
+
+reuse-trial: all
+	sh tests/soak/reuse.sh
+
+model:
+	sh tests/model.sh
+
+# Operators' side: packages and fleets.
+deb: all
+	sh src/deb/build.sh
+
+dist:
+	sh src/deb/dist.sh
+
+distcheck: dist
+	sh src/deb/dist.sh --check
+
+fleet: all
+	sh tests/fleet/run.sh
+
+density: all
+	sh tests/density.sh
+
 install: $(TOOLS)
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 \
 	    $(DESTDIR)$(MANPREFIX)/man7
@@ -105,4 +140,5 @@ install: $(TOOLS)
 clean:
 	rm -f $(LIBOBJ) src/lib/libnf.a $(TOOLS) $(FIXTURES) $(WINTOOLS) $(WINFIX)
 
-.PHONY: all check demo bench install clean
+.PHONY: all check demo bench install clean check-asan fuzz soak reuse-trial model \
+	deb dist distcheck fleet density

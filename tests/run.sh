@@ -21,7 +21,8 @@ if [ -z "$NF_IN_NS" ]; then
 fi
 export NF_IN_NS
 
-BIN=$TOP/bin FIX=$TOP/tests/bin
+# NF_BIN: another build of the tools (make check-asan); fixtures stay.
+BIN=${NF_BIN:-$TOP/bin} FIX=$TOP/tests/bin
 PATH=$BIN:$FIX:$PATH
 export BIN FIX PATH
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/nftest.XXXXXX")
