@@ -19,7 +19,7 @@ LIBHDR = src/lib/nf.h src/lib/opts.h src/lib/shm.h src/lib/shmhdr.h
 TOOLS = bin/nfpid bin/nfsignal bin/nfwait bin/nfshm bin/nfrestart
 MAN1 = man/nfpid.1 man/nfsignal.1 man/nfwait.1 man/nfshm.1 man/nfrestart.1 man/nfrestart.exe.1
 MAN7 = man/nfhandoff.7
-FIXTURES = tests/bin/nfserver tests/bin/nfinit tests/bin/nfmany
+FIXTURES = tests/bin/nfserver tests/bin/nfinit tests/bin/nfmany tests/bin/nfmem
 # nfrestart.exe and its Windows test peer: built where mingw-w64 is found,
 # with a note and nothing built where it is not (tests then skip, and fail
 # under NF_REQUIRE_ALL=1).
@@ -67,6 +67,10 @@ tests/bin/nfinit: tests/fixtures/nfinit.c
 tests/bin/nfmany: tests/fixtures/nfmany.c
 	mkdir -p tests/bin
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/fixtures/nfmany.c
+
+tests/bin/nfmem: tests/fixtures/nfmem.c
+	mkdir -p tests/bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/fixtures/nfmem.c
 
 bin/nfrestart.exe: src/nfrestart-win.c $(WINLIB) $(LIBHDR) src/lib/winsig.h
 	@if command -v $(WINCC) > /dev/null 2>&1; then \
