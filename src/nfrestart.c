@@ -311,6 +311,7 @@ hold(struct holdspec *h)
 {
 	long long deadline;
 	int execd = 0, daemonized = 0, lock = h->lockfd >= 0, segs = h->segs;
+	int iv = 2;
 	pid_t self = getpid();
 	const char *why = "ready timeout";
 	struct nf_proc now;
@@ -387,7 +388,12 @@ hold(struct holdspec *h)
 		}
 		if (nf_now_us() >= deadline)
 			break;
-		nf_sleep_ms(2);
+		/* 2 ms at first, then slower, up to 50 ms after about a
+		 * second: a thousand holders of a mass restart must not
+		 * starve the servers they are waiting for. */
+		nf_sleep_ms(iv);
+		if (iv < 50)
+			iv++;
 	}
 	if (lock || segs)
 		nf_debug("holder: %s: restart lock released", why);
@@ -845,7 +851,7 @@ launch_daemon(void)
 	long long deadline;
 	int32_t v;
 	ssize_t n;
-	int spfd;
+	int spfd, iv = 2;
 	char b[32];
 
 	spfd = nf_pidfd_open(server);
@@ -894,10 +900,15 @@ launch_daemon(void)
 			p[np].fd = spfd;
 			p[np++].events = POLLIN;
 		}
+		/* A ready file or port is looked at every 2 ms at first,
+		 * then less often, up to 20 ms (a fd or the server's death
+		 * wakes the poll at once). */
 		if (np)
-			poll(p, (nfds_t)np, 5);
+			poll(p, (nfds_t)np, iv);
 		else
-			nf_sleep_ms(5);
+			nf_sleep_ms(iv);
+		if (iv < 20)
+			iv++;
 		if (L.rfd_r >= 0 && (p[0].revents & (POLLIN | POLLHUP))) {
 			char line[256];
 
