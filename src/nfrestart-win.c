@@ -448,56 +448,6 @@ deliver(HANDLE proc, DWORD pid, const char *kind, long long ms)
 	}
 }
 
-/* MSVCRT's rules: how the new process's C runtime splits its command line. */
-static size_t
-quote(char *out, size_t n, char **argv)
-{
-	size_t o = 0;
-
-#define PUT(c) do { if (o + 1 < n) out[o] = (c); o++; } while (0)
-	/* The program name: quotes only, no escapes (a name cannot hold one). */
-	PUT('"');
-	for (const char *p = argv[0]; *p; p++)
-		PUT(*p);
-	PUT('"');
-	for (int i = 1; argv[i]; i++) {
-		const char *p = argv[i];
-
-		PUT(' ');
-		if (*p && !strpbrk(p, " \t\n\v\"")) {
-			for (; *p; p++)
-				PUT(*p);
-			continue;
-		}
-		PUT('"');
-		for (;; p++) {
-			size_t bs = 0;
-
-			while (*p == '\\')
-				p++, bs++;
-			if (!*p) {
-				/* Before the closing quote: all doubled. */
-				for (size_t k = 0; k < 2 * bs; k++)
-					PUT('\\');
-				break;
-			}
-			if (*p == '"') {
-				for (size_t k = 0; k < 2 * bs + 1; k++)
-					PUT('\\');
-			} else {
-				for (size_t k = 0; k < bs; k++)
-					PUT('\\');
-			}
-			PUT(*p);
-		}
-		PUT('"');
-	}
-#undef PUT
-	if (n)
-		out[o < n ? o : n - 1] = '\0';
-	return o;
-}
-
 /* -w: temp file beside it, write, flush, MoveFileEx over the old one. */
 static int
 writepid(const char *path, DWORD pid)
@@ -681,7 +631,7 @@ main(int argc, char **argv)
 	if (argc && strchr(argv[0], '"'))
 		die(NF_USAGE, "%s: a program name cannot hold a double "
 		    "quote", argv[0]);
-	if (argc && quote(cmdline, sizeof(cmdline), argv) > CMDMAX)
+	if (argc && nf_winquote(cmdline, sizeof(cmdline), argv) > CMDMAX)
 		die(NF_USAGE, "COMMAND: longer than %d characters", CMDMAX);
 	nf_addr_finish(&a, 1);
 

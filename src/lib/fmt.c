@@ -128,3 +128,58 @@ nf_fmt(char *buf, size_t n, const char *fmt, ...)
 	va_end(ap);
 	return r;
 }
+
+/*
+ * A Windows command line from an argument vector, quoted so that the new
+ * process's C runtime (MSVCRT's rules) splits it back into the same vector:
+ * nfrestart.exe's CreateProcess line. Portable, so it is checked (fuzzed)
+ * on any host.
+ */
+size_t
+nf_winquote(char *buf, size_t n, char **argv)
+{
+	size_t o = 0;
+
+#define PUT(c) do { if (o + 1 < n) buf[o] = (c); o++; } while (0)
+	/* The program name: quotes only, no escapes (a name cannot hold one). */
+	PUT('"');
+	for (const char *p = argv[0]; *p; p++)
+		PUT(*p);
+	PUT('"');
+	for (int i = 1; argv[i]; i++) {
+		const char *p = argv[i];
+
+		PUT(' ');
+		if (*p && !strpbrk(p, " \t\n\v\"")) {
+			for (; *p; p++)
+				PUT(*p);
+			continue;
+		}
+		PUT('"');
+		for (;; p++) {
+			size_t bs = 0;
+
+			while (*p == '\\')
+				p++, bs++;
+			if (!*p) {
+				/* Before the closing quote: all doubled. */
+				for (size_t k = 0; k < 2 * bs; k++)
+					PUT('\\');
+				break;
+			}
+			if (*p == '"') {
+				for (size_t k = 0; k < 2 * bs + 1; k++)
+					PUT('\\');
+			} else {
+				for (size_t k = 0; k < bs; k++)
+					PUT('\\');
+			}
+			PUT(*p);
+		}
+		PUT('"');
+	}
+#undef PUT
+	if (n)
+		buf[o < n ? o : n - 1] = '\0';
+	return o;
+}

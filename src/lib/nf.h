@@ -29,6 +29,10 @@ enum {
 /* %s %c %d %u %x with l/ll/z, width and '0'; %m is strerror(errno). */
 size_t nf_vfmt(char *buf, size_t n, const char *fmt, va_list ap);
 size_t nf_fmt(char *buf, size_t n, const char *fmt, ...);
+/* A Windows command line by MSVCRT's rules: ARGV (argv[0] the program,
+ * holding no '"') quoted into BUF, always NUL-terminated; returns the whole
+ * length, which may be N or more. */
+size_t nf_winquote(char *buf, size_t n, char **argv);
 
 /* ---- parse.c: input parsing, range-checked; portable ---- */
 /* Unsigned decimal, digits only, lo..hi. 0 ok, -1 bad (why set). */
