@@ -98,7 +98,9 @@ nf_parse_dur(const char *s, long long *ms, const char **why)
 	int digits = 0;
 
 	for (; *p >= '0' && *p <= '9'; p++, digits++) {
-		if (ip > 100000000ULL) {
+		/* Only against overflow: the range is checked below, the
+		 * same whatever the unit (2147483647ms as 2147483.647s). */
+		if (ip > 2147483647ULL) {
 			*why = "duration too long";
 			return -1;
 		}
