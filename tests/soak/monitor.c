@@ -133,17 +133,19 @@ scan(void)
 			pids[n++] = pid;
 	}
 	closedir(d);
-	if (n > m.max_servers)
-		m.max_servers = n;
-	if (n > 1) {
+	if (n > 1)
+		m.multi++;
+	if (n > 1 && n >= m.max_servers) {
+		/* The PIDs of the worst moment. */
 		size_t l = 0;
 
-		m.multi++;
 		for (int i = 0; i < n && l < sizeof(m.multi_pids) - 12; i++)
 			l += (size_t)snprintf(m.multi_pids + l,
 			    sizeof(m.multi_pids) - l, "%s%d", l ? "," : "",
 			    pids[i]);
 	}
+	if (n > m.max_servers)
+		m.max_servers = n;
 }
 
 /* nattch of KEY, -1 when there is no such segment. */

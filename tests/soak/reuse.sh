@@ -153,8 +153,10 @@ up
 kill -KILL "$SP"
 [ "$SP" = "$mine" ] && wait "$SP" 2> /dev/null
 
-# codes "1 1 1 0": "1x3 0x1"
+# codes "1 1 1 0": "0x1 1x3"; "-" when the tool did not run (the round
+# stopped at the first innocent hit)
 codes() {
+	[ -n "$1" ] || { echo -; return; }
 	printf '%s\n' $1 | sort -n | uniq -c |
 	    awk '{ printf "%s%sx%s", (NR > 1 ? " " : ""), $2, $1 }'
 }
