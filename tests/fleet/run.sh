@@ -109,14 +109,16 @@ starts() { nfserver --peek -I "$1" | cut -d' ' -f4; }
 # The PID file's identity: inode, mtime and contents.
 pidstamp() { echo "$(stat -c '%i %Y.%y' "$1") $(cat "$1")"; }
 
-# loader HOST [good|crash]: the host's ./NFPluginLoader, which stands in for
-# the framework's: it takes NFShmXFrame's command line, notes the start in
-# $T/order, and becomes the fixture server (same PID). A "crash" build
-# recovers the segment but dies 200 ms later without ever listening.
+# loader HOST [good|crash|stuck]: the host's ./NFPluginLoader, which stands
+# in for the framework's: it takes NFShmXFrame's command line, notes the
+# start in $T/order, and becomes the fixture server (same PID). A "crash"
+# build recovers the segment but dies 200 ms later without ever listening;
+# a "stuck" one works but ignores the restart signal.
 loader() {
 	_h=$1
 	case $2 in
 	crash) _x="--die-after 200" ;;
+	stuck) _x="--ready-tcp $(hport "$_h") --ignore" ;;
 	*) _x="--ready-tcp $(hport "$_h")" ;;
 	esac
 	cat > "$(hdir "$_h")/NFPluginLoader.new" << EOF
@@ -221,10 +223,12 @@ EOF
 	echo "nf_ready_timeout=30s"
 } > "$T/inventory"
 
-# play NAME: run the playbook; its output goes to $T/NAME.out.
+# play NAME [ARG...]: run the playbook; its output goes to $T/NAME.out.
 play() {
+	_p=$1
+	shift
 	: > "$T/order"
-	ansible-playbook "$TOP/tests/fleet/playbook.yml" > "$T/$1.out" 2>&1
+	ansible-playbook "$@" "$TOP/tests/fleet/playbook.yml" > "$T/$_p.out" 2>&1
 	prc=$?
 }
 
@@ -378,6 +382,34 @@ else
 fi
 restarted "missing: 127.0.0.3 restarted before it" 127.0.0.3
 untouched "missing: 127.0.0.4 untouched" 127.0.0.4
+
+# Case 5: the first host's server does not stop (it ignores the restart
+# signal): nfrestart gives up with 124, leaving it running and starting
+# nothing, and the rollout stops there.
+loader 127.0.0.4 good
+loader 127.0.0.2 stuck
+nfrestart -q -d -C "$(hdir 127.0.0.2)" -S GameServer -I "$(hid 127.0.0.2)" \
+    -o server.log --ready-tcp "127.0.0.1:$(hport 127.0.0.2)" -- \
+    ./NFPluginLoader --Server=GameServer --ID="$(hid 127.0.0.2)" --Start ||
+    { echo "fleet: cannot start the stuck server on 127.0.0.2"; exit 1; }
+snap
+play stuck -e nf_stop_timeout=2s
+if [ "$prc" != 0 ] && grep -q \
+    '127\.0\.0\.2.*nfrestart exit 124: the old server did not stop in time' \
+    "$T/stuck.out"; then
+	pass "stuck: 127.0.0.2 fails with exit 124"
+else
+	fail "stuck: 127.0.0.2 fails with exit 124" "exit $prc"
+	show stuck
+fi
+for h in $HOSTS; do
+	untouched "stuck: $h untouched" "$h"
+done
+if [ -s "$T/order" ]; then
+	fail "stuck: nothing started anywhere" "order: $(cat "$T/order")"
+else
+	pass "stuck: nothing started anywhere"
+fi
 
 # Nothing of ansible's or ssh's outside $T.
 if [ -n "$(find "$T/home" -mindepth 1 -maxdepth 1 2> /dev/null)" ]; then
