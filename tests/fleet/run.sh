@@ -82,17 +82,6 @@ fail() {	# NAME WHY
 	echo "  $2"
 }
 
-# check NAME CMD...: pass when CMD succeeds.
-check() {
-	_n=$1
-	shift
-	if "$@"; then
-		pass "$_n"
-	else
-		fail "$_n" "failed: $*"
-	fi
-}
-
 # A host's number (2-4), bus ID, directory, PID file, ready port.
 hn() { echo "${1##*.}"; }
 hid() { echo "1.11.1.$(hn "$1")"; }
