@@ -60,9 +60,14 @@ nf_parse_sig(const char *s, int *sig, const char **why)
 		*sig = (int)v;
 		return 0;
 	}
-	/* restart, stop and reload are NFShmXFrame's words: exact, any case. */
+	/*
+	 * restart, stop and reload are NFShmXFrame's words: exact, any case;
+	 * but stop only as written, since STOP (any other case) is SIGSTOP's
+	 * name and must not become USR1, the server's stop-with-save.
+	 */
 	for (size_t i = 0; i < 3; i++)
-		if (!strcasecmp(n, sigtab[i].name)) {
+		if (i == 1 ? !strcmp(n, sigtab[i].name) :
+		    !strcasecmp(n, sigtab[i].name)) {
 			*sig = sigtab[i].sig;
 			return 0;
 		}
