@@ -11,6 +11,9 @@
 #
 #   make density                      (CI)
 #   DENSITY_N=200 DENSITY_DELAY=1000 sh tests/density.sh
+#   DENSITY_WITH=floor ...            the same job done by floordaemon
+#                                     (tests/bench), the least it can cost
+#   DENSITY_V=-v DENSITY_KEEP=1 ...    nfrestart -v, the work dir kept
 #
 # Runs in a private PID+IPC+mount namespace with tests/bin/nfinit as init:
 # it sends real signals as root, and its segments must not meet the
@@ -18,7 +21,9 @@
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 N=${DENSITY_N:-1000}
 DELAY=${DENSITY_DELAY:-3000}	# each old server's shutdown, ms
-TICK=${DENSITY_TICK:-50}	# counter interval of each server, ms
+WITH=${DENSITY_WITH:-nfrestart}
+TICK=${DENSITY_TICK:-1000}	# counter interval of each server, ms (a thousand
+				# servers ticking fast would load the host)
 
 if [ -z "$NF_IN_NS" ]; then
 	if [ "$(id -u)" = 0 ] && command -v unshare > /dev/null 2>&1 &&
@@ -42,6 +47,10 @@ fail() {
 	fails=$((fails + 1))
 	echo "density: FAIL: $*" >&2
 }
+if [ "$WITH" = floor ]; then
+	${NF_CC:-musl-gcc} -static -O2 -o "$W/floordaemon" "$TOP/tests/bench/floordaemon.c" ||
+	    exit 1
+fi
 # Raise the limits a thousand processes and their descriptors need.
 ulimit -n "$(ulimit -Hn)" 2> /dev/null
 
@@ -103,22 +112,31 @@ shmids > "$W/shm.old"
 i=0
 while [ "$i" -lt "$N" ]; do
 	id_of "$i"
-	echo "-C $W/s$i -S Game -I $id --ready-file $W/s$i/ready --" \
-	    "$TOP/tests/bin/nfserver -S Game -I $id --tick $TICK" \
-	    "--ready-file $W/s$i/ready"
+	new="$TOP/tests/bin/nfserver -S Game -I $id --tick $TICK"
+	if [ "$WITH" = floor ]; then
+		echo "$W/s$i Game_$id.pid 31 $W/s$i/ready $new" \
+		    "--ready-file $W/s$i/ready"
+	else
+		echo "-C $W/s$i -S Game -I $id --ready-file $W/s$i/ready --" \
+		    "$new --ready-file $W/s$i/ready"
+	fi
 	i=$((i + 1))
 done > "$W/args"
-nfmem nfrestart 20 > "$W/mem" &
+if [ "$WITH" = floor ]; then
+	set -- "$W/floordaemon"
+else
+	set -- nfrestart -d ${DENSITY_V:--q} -t 60 --ready-timeout 60 -o new.log
+fi
+nfmem "$(basename "$1")" 20 > "$W/mem" &
 mempid=$!
 sleep 0.1
 t0=$(date +%s%N)
-xargs -P "$N" -L 1 nfrestart -d -q -t 60 --ready-timeout 60 -o new.log \
-    < "$W/args" 2> "$W/xargs.err"
+xargs -P "$N" -L 1 "$@" < "$W/args" 2> "$W/xargs.err"
 xrc=$?
 t1=$(date +%s%N)
 kill -TERM "$mempid"
 wait "$mempid"
-[ "$xrc" = 0 ] || fail "xargs exited $xrc (some nfrestart did not exit 0):" \
+[ "$xrc" = 0 ] || fail "xargs exited $xrc (some $WITH did not exit 0):" \
     "$(sort "$W/xargs.err" | uniq -c | sort -rn | head -5)"
 
 phase "mass restart done"
@@ -178,8 +196,8 @@ phase "checks done"
 # One server per bus ID, and no nfrestart left over.
 live=$(ls /proc | grep -c '^[0-9]')
 left=$(for p in /proc/[0-9]*; do cat "$p/comm" 2> /dev/null; done |
-    grep -c '^nfrestart$')
-[ "$left" = 0 ] || fail "$left nfrestart processes still running"
+    grep -c "^$(basename "$1")\$")
+[ "$left" = 0 ] || fail "$left $WITH processes still running"
 n_srv=$(for p in /proc/[0-9]*; do cat "$p/comm" 2> /dev/null; done |
     grep -c '^nfserver$')
 [ "$n_srv" = "$N" ] || fail "$n_srv servers running, not $N"
@@ -188,8 +206,8 @@ read -r _ procs _ rss _ single _ used _ samples < "$W/mem"
 total=$(((t1 - t0) / 1000))
 awk -v n="$N" -v total="$total" -v slow="$slowest" -v procs="$procs" \
     -v rss="$rss" -v single="$single" -v used="$used" -v r="$restarted" \
-    -v k="$kept" -v c="$crossed" -v live="$live" 'BEGIN {
-	printf "\ndensity: %d servers restarted at once (xargs -P %d)\n", n, n
+    -v k="$kept" -v c="$crossed" -v live="$live" -v with="$WITH" 'BEGIN {
+	printf "\ndensity: %d servers restarted at once with %s (xargs -P %d)\n", n, with, n
 	printf "  %-44s %10s\n", "measure", "value"
 	printf "  %-44s %10d\n", "servers restarted (new PID, same segment)", r
 	printf "  %-44s %10d\n", "counters kept", k
@@ -198,14 +216,14 @@ awk -v n="$N" -v total="$total" -v slow="$slowest" -v procs="$procs" \
 	printf "  %-44s %10.3f s\n", "whole mass restart (all ready)", total / 1e6
 	printf "  %-44s %10.2fx (goal <= 1.2x)\n", "ratio", total / slow
 	printf "  %-44s %10.3f s\n", "overhead above the slowest shutdown", (total - slow) / 1e6
-	printf "  %-44s %10d\n", "peak nfrestart processes at once", procs
-	printf "  %-44s %10.1f MiB\n", "peak RSS of all nfrestart processes", rss / 1024
-	printf "  %-44s %10d KiB\n", "peak RSS of one nfrestart", single
+	printf "  %-44s %10d\n", "peak " with " processes at once", procs
+	printf "  %-44s %10.1f MiB\n", "peak RSS of all " with " processes", rss / 1024
+	printf "  %-44s %10d KiB\n", "peak RSS of one " with, single
 	printf "  %-44s %10.1f MiB\n", "peak machine memory used above start", used / 1024
 	printf "  %-44s %10d\n", "processes in the namespace at the end", live
 }'
 # The servers end with the namespace; the segments with its IPC namespace.
-rm -rf "$W"
+[ -n "$DENSITY_KEEP" ] && echo "density: kept $W" || rm -rf "$W"
 if [ "$fails" -gt 0 ]; then
 	echo "density: $fails failures"
 	exit 1
