@@ -10,6 +10,7 @@ CFLAGS = -std=c11 -Os -Wall -Wextra -Werror -ffunction-sections -fdata-sections 
 LDFLAGS = -static -s -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro
 PREFIX = /usr/local
 MANPREFIX = $(PREFIX)/share/man
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
 DESTDIR =
 
 LIBOBJ = src/lib/addr.o src/lib/fmt.o src/lib/guard.o src/lib/msg.o \
@@ -19,6 +20,9 @@ LIBHDR = src/lib/nf.h src/lib/opts.h src/lib/shm.h src/lib/shmhdr.h
 TOOLS = bin/nfpid bin/nfsignal bin/nfwait bin/nfshm bin/nfrestart
 MAN1 = man/nfpid.1 man/nfsignal.1 man/nfwait.1 man/nfshm.1 man/nfrestart.1 man/nfrestart.exe.1
 MAN7 = man/nfhandoff.7
+MANZH1 = man/zh_CN/nfpid.1 man/zh_CN/nfsignal.1 man/zh_CN/nfwait.1 \
+	man/zh_CN/nfshm.1 man/zh_CN/nfrestart.1 man/zh_CN/nfrestart.exe.1
+MANZH7 = man/zh_CN/nfhandoff.7
 FIXTURES = tests/bin/nfserver tests/bin/nfinit tests/bin/nfmany tests/bin/nfmem
 # nfrestart.exe and its Windows test peer: built where mingw-w64 is found,
 # with a note and nothing built where it is not (tests then skip, and fail
@@ -136,10 +140,16 @@ density: all
 
 install: $(TOOLS)
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 \
-	    $(DESTDIR)$(MANPREFIX)/man7
+	    $(DESTDIR)$(MANPREFIX)/man7 $(DESTDIR)$(MANPREFIX)/zh_CN/man1 \
+	    $(DESTDIR)$(MANPREFIX)/zh_CN/man7 $(DESTDIR)$(BASHCOMPDIR)
 	cp -f $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
 	cp -f $(MAN1) $(DESTDIR)$(MANPREFIX)/man1/
 	cp -f $(MAN7) $(DESTDIR)$(MANPREFIX)/man7/
+	cp -f $(MANZH1) $(DESTDIR)$(MANPREFIX)/zh_CN/man1/
+	cp -f $(MANZH7) $(DESTDIR)$(MANPREFIX)/zh_CN/man7/
+	cp -f src/completion/nfhandoff.bash $(DESTDIR)$(BASHCOMPDIR)/nfpid
+	for t in nfsignal nfwait nfshm nfrestart; do \
+	    ln -sf nfpid $(DESTDIR)$(BASHCOMPDIR)/$$t || exit 1; done
 
 clean:
 	rm -f $(LIBOBJ) src/lib/libnf.a $(TOOLS) $(FIXTURES) $(WINTOOLS) $(WINFIX)
