@@ -18,8 +18,9 @@
 #   - every exit code of the English EXIT STATUS in its EXIT STATUS;
 #   - no mandoc -Tlint -W warning message (not with -n).
 # README (default README.zh-CN.md beside MANDIR) must exist and name every
-# tool. Without operands, every page and README are checked. Each problem is one line on standard output, naming
-# the page and what is missing; the exit status is 1 if there was any.
+# tool. Without operands, every page and README are checked. Each problem
+# is one line on standard output, naming the page and what is missing; the
+# exit status is 1 if there was any.
 set -u
 
 nolint=0 mandir= readme=
