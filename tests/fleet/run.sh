@@ -207,8 +207,6 @@ EOF
 	echo "[game:vars]"
 	echo "ansible_user=root"
 	echo "nf_bin=$TOP/bin"
-	echo "nf_server=GameServer"
-	echo "nf_stop_timeout=10s"
 	echo "nf_ready_timeout=30s"
 } > "$T/inventory"
 
