@@ -141,7 +141,7 @@ nf_read_pids(int argc, char **argv, size_t *np)
 		char buf[4096], tok[32];
 		size_t tl = 0;
 		ssize_t r;
-		int bad = 0;
+		const char *bad = NULL;
 
 		while ((r = read(0, buf, sizeof(buf))) != 0) {
 			if (r < 0) {
@@ -156,20 +156,27 @@ nf_read_pids(int argc, char **argv, size_t *np)
 				    c == '\r') {
 					if (bad)
 						nf_die(NF_USAGE, "stdin: not a "
-						    "pid: a token too long");
+						    "pid: %s", bad);
 					if (tl) {
 						tok[tl] = '\0';
 						add(&ps, tok);
 						tl = 0;
 					}
-				} else if (tl < sizeof(tok) - 1)
+				} else if (bad) {
+					continue;
+				} else if (c == '\0') {
+					/* Not the end of the token: "12\0x"
+					 * is not 12. */
+					bad = "contains a NUL byte";
+				} else if (tl < sizeof(tok) - 1) {
 					tok[tl++] = c;
-				else
-					bad = 1;
+				} else {
+					bad = "a token too long";
+				}
 			}
 		}
 		if (bad)
-			nf_die(NF_USAGE, "stdin: not a pid: a token too long");
+			nf_die(NF_USAGE, "stdin: not a pid: %s", bad);
 		if (tl) {
 			tok[tl] = '\0';
 			add(&ps, tok);
