@@ -7,7 +7,7 @@
 #   sh src/deb/build.sh [-o DIR]     write the package into DIR (bin/)
 #
 # The maintainer is $DEBFULLNAME <$DEBEMAIL>, or git's user.name and
-# user.email; file times and the changelog date are $SOURCE_DATE_EPOCH, or
+# user.email, or the last commit's author; file times and the changelog date are $SOURCE_DATE_EPOCH, or
 # the last commit's time, so the same tree gives the same package.
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -41,9 +41,15 @@ git_() {
 }
 name=${DEBFULLNAME:-$(git_ config user.name || :)}
 mail=${DEBEMAIL:-$(git_ config user.email || :)}
-[ -n "$name" ] && [ -n "$mail" ] ||
-    die "no maintainer: set DEBFULLNAME and DEBEMAIL (or git user.name, user.email)"
-maint="$name <$mail>"
+if [ -n "$name" ] && [ -n "$mail" ]; then
+	maint="$name <$mail>"
+else
+	# A fresh clone (CI) has no identity: the last commit's author; an
+	# unpacked tarball has no history: the copyright holder, at an
+	# address that says none is known.
+	maint=$(git_ log -1 --format='%an <%ae>' || :)
+	[ -n "$maint" ] || maint="The nfhandoff authors <authors@nfhandoff.invalid>"
+fi
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
 	SOURCE_DATE_EPOCH=$(git_ log -1 --format=%ct ||
 	    stat -c %Y "$TOP/src/lib/nf.h")
