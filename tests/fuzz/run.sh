@@ -17,7 +17,7 @@ set -u
 cd "$(dirname "$0")" || exit 2
 FUZZTIME=${FUZZTIME:-60}
 CC=${FUZZ_CC:-clang}
-ALL="pidfile dur sched sig addr backup winquote shmhdr"
+ALL="pidfile pidlist dur sched sig addr backup winquote shmhdr"
 TARGETS=${FUZZ_TARGETS:-$ALL}
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined \
 -fno-sanitize-recover=undefined -Wall -Wextra"
@@ -26,6 +26,7 @@ CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined \
 srcs() {
 	case $1 in
 	pidfile) echo parse pidfile fmt msg ;;
+	pidlist) echo addr parse pidfile fmt msg ;;
 	dur | addr) echo parse ;;
 	sched | sig) echo parse sig fmt ;;
 	winquote) echo fmt ;;
@@ -58,6 +59,7 @@ for t in $TARGETS; do
 	fi
 	extra=
 	[ "$t" = backup ] && extra=-Wno-unused-function
+	[ "$t" = pidlist ] && extra=-Wl,--wrap=nf_die,--wrap=mmap
 	echo "fuzz: building $t"
 	# shellcheck disable=SC2086
 	if ! $CC $CFLAGS $extra -o "$out" $files; then
