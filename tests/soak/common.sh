@@ -96,7 +96,7 @@ decoy() {
 	for _try in 1 2 3 4 5; do
 		reaped "$3" || return 1
 		echo $(($3 - 1)) > /proc/sys/kernel/ns_last_pid || return 1
-		"$TOP/tests/bin/nf-sigrec" "$1" "$2" < /dev/null > /dev/null &
+		nf-sigrec "$1" "$2" < /dev/null > /dev/null &
 		D=$!
 		[ "$D" = "$3" ] && break
 		kill -KILL "$D" 2> /dev/null

@@ -12,7 +12,9 @@
  *   whole PID; each new value is checked to be a fixture server when first
  *   seen (those already gone are listed for the driver to match against
  *   its logs); the longest stretch it named no live process is reported.
- * On SIGTERM it writes "name value" lines to OUT and exits.
+ * On SIGTERM it writes "name value" lines to OUT and exits. OUT.events
+ * has a line for every change it saw, with its time (ms, monotonic): what
+ * the PID file holds, which servers are alive.
  */
 #define _GNU_SOURCE
 #include <sys/stat.h>
@@ -31,6 +33,7 @@
 #define MAXV 8192
 
 static volatile sig_atomic_t done;
+static FILE *ev;
 
 static struct {
 	long samples, scans, max_servers, multi, torn, empty, absent;
@@ -116,9 +119,15 @@ is_server(int pid)
 	return dashS;
 }
 
+static long long now_ms(void);
+
 static void
 scan(void)
 {
+	static char last[256];
+	char cur[256];
+	size_t cl = 0;
+
 	DIR *d = opendir("/proc");
 	struct dirent *e;
 	int pids[64], n = 0;
@@ -133,6 +142,14 @@ scan(void)
 			pids[n++] = pid;
 	}
 	closedir(d);
+	cur[0] = '\0';
+	for (int i = 0; i < n && cl < sizeof(cur) - 12; i++)
+		cl += (size_t)snprintf(cur + cl, sizeof(cur) - cl, "%s%d",
+		    cl ? "," : "", pids[i]);
+	if (strcmp(cur, last)) {
+		fprintf(ev, "%lld servers %s\n", now_ms(), n ? cur : "-");
+		memcpy(last, cur, sizeof(last));
+	}
 	if (n > 1)
 		m.multi++;
 	if (n > 1 && n >= m.max_servers) {
@@ -202,13 +219,28 @@ main(int argc, char **argv)
 		return 2;
 	}
 	key = strtol(argv[2], NULL, 0);
+	{
+		char p[4096];
+
+		snprintf(p, sizeof(p), "%s.events", argv[3]);
+		if (!(ev = fopen(p, "w")))
+			return 3;
+		setvbuf(ev, NULL, _IOLBF, 0);
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	while (!done) {
+		static char lastpf[80] = "?";
 		char b[80];
 		ssize_t n = slurp(argv[1], b, sizeof(b));
+		const char *show = n < 0 ? "absent" : n == 0 ? "empty" : b;
+
+		if (strcmp(show, lastpf)) {
+			fprintf(ev, "%lld pidfile %s\n", now_ms(), show);
+			snprintf(lastpf, sizeof(lastpf), "%s", show);
+		}
 		long na;
 		int v = 0, dead = 0;
 
@@ -255,6 +287,7 @@ main(int argc, char **argv)
 	}
 	if (dead_since >= 0 && now_ms() - dead_since > m.max_dead_ms)
 		m.max_dead_ms = now_ms() - dead_since;
+	fclose(ev);
 	if (!(f = fopen(argv[3], "w")))
 		return 3;
 	fprintf(f, "samples %ld\nscans %ld\nmax_servers %ld\nmulti %ld\n"

@@ -37,6 +37,13 @@ build monitor
 W=$(mktemp -d "${TMPDIR:-/tmp}/nfsoak.XXXXXX") || exit 2
 chmod 755 "$W"
 cd "$W" || exit 2
+# A copy of the binaries: others may rebuild the tree during a long run.
+mkdir bin
+for b in nfpid nfsignal nfwait nfshm nfrestart; do
+	cp "$BIN/$b" bin/ || exit 2
+done
+cp "$FIX/nfserver" "$FIX/nf-monitor" "$FIX/nf-sigrec" bin/ || exit 2
+PATH=$W/bin:$PATH
 S=Soak I=1.1.1.1
 F=${S}_$I.pid LOG=$W/server.log
 KEY=$(nfshm key $I | awk '$1 == "object" { print $2 }')
@@ -45,8 +52,6 @@ echo "soak: $N restarts, SOAK_SEED=$seed0, in $W"
 
 nf-monitor "$F" "$KEY" "$W/monitor.out" &
 MON=$!
-# What every child of this script inherits (0, 1, 2, and whatever the
-# caller left open): the monitor shows it. The server must have no more.
 # nfds PID N: PID has N open fds (NFD: how many).
 nfds() {
 	set -- "$1" "$2" /proc/$1/fd/*
@@ -59,9 +64,17 @@ execd() {
 	read -r _c 2> /dev/null < "/proc/$1/comm"
 	[ "$_c" = "$2" ]
 }
-spin 5000 execd $MON nf-monitor
-set -- /proc/$MON/fd/*
+# What every child of this script inherits (0, 1, 2, and whatever the
+# caller left open): a sleep shows it. The server must have no more; the
+# monitor has one more, its events file.
+sleep 5 &
+p=$!
+spin 5000 execd $p sleep
+set -- /proc/$p/fd/*
 FDS=$#
+kill $p
+wait $p 2> /dev/null
+spin 5000 execd $MON nf-monitor
 
 nres=0 nkill=0 nmiss=0 nburst=0 ncrash=0 nviol=0 down=0 it=0
 decoys= ndecoy=0 lastc=0 shmid0= prevsrv=
@@ -69,7 +82,7 @@ V=$W/violations
 
 viol() {
 	nviol=$((nviol + 1))
-	echo "violation (restart $nres, round $it): $*" | tee -a "$V" >&2
+	echo "violation (round $it, restarts$ks): $*" | tee -a "$V" >&2
 }
 
 # has FILE TEXT: a line of FILE contains TEXT (no fork).
@@ -101,7 +114,7 @@ launch() {
 	if [ $R -lt 85 ]; then rnd 370; _sch="-r restart/$((R + 30))ms/KILL/3"
 	else _sch="-t 500ms"
 	fi
-	nfrestart -d -S $S -I $I -o "$LOG" --ready-fd 3 --ready-timeout 10 \
+	nfrestart -v -d -S $S -I $I -o "$LOG" --ready-fd 3 --ready-timeout 10 \
 	    $_sch "$@" -- nfserver -S $S -I $I --ready-fd 3 $_srv \
 	    > /dev/null 2> "$W/e.$_k" < /dev/null &
 	LP=$!
@@ -224,7 +237,7 @@ while [ $nres -lt "$N" ]; do
 			[ $step = forked ] && p=forked
 			NF_TEST_PAUSE=$step:1500
 			export NF_TEST_PAUSE
-			launch $nres -v
+			launch $nres
 			unset NF_TEST_PAUSE
 			k=$((nres - 1)) hit=
 			# Wait until it is held there (or has finished).
@@ -342,7 +355,8 @@ while [ $n -lt 50 ]; do
 	n=$((n + 1))
 done
 # (It may be between an open and a close.)
-spin 1000 nfds $MON $FDS || viol "the monitor has $NFD fds, not $FDS"
+spin 1000 nfds $MON $((FDS + 1)) ||
+    viol "the monitor has $NFD fds, not $((FDS + 1))"
 kill -TERM $MON
 wait $MON
 
