@@ -26,6 +26,13 @@ build sigrec
 W=$(mktemp -d "${TMPDIR:-/tmp}/nfreuse.XXXXXX") || exit 2
 chmod 755 "$W"
 cd "$W" || exit 2
+# A copy of the binaries: others may rebuild the tree during a run.
+mkdir bin
+for b in nfpid nfsignal nfwait nfrestart; do
+	cp "$BIN/$b" bin/ || exit 2
+done
+cp "$FIX/nfserver" "$FIX/nf-sigrec" bin/ || exit 2
+PATH=$W/bin:$PATH
 S=Reuse I=${REUSE_ID:-2.1.1.1}
 F=${S}_$I.pid
 t0=$(date +%s)
