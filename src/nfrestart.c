@@ -855,6 +855,12 @@ launch_daemon(void)
 	char b[32];
 
 	spfd = nf_pidfd_open(server);
+	/*
+	 * If that process has died (OOM-killed, killed by hand), the write
+	 * fails with EPIPE: say DOWN, rather than die of SIGPIPE without a
+	 * word. This process never execs, so the server does not inherit it.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	if (write(L.go_w, "g", 1) != 1) {
 		nf_warn("the process for the new server is gone: DOWN");
 		return NF_DOWN;
