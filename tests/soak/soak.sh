@@ -233,8 +233,6 @@ while [ $nres -lt "$N" ]; do
 			launch $nres
 			rnd 40; msleep $R
 		else
-			p=$step
-			[ $step = forked ] && p=forked
 			NF_TEST_PAUSE=$step:1500
 			export NF_TEST_PAUSE
 			launch $nres
@@ -267,7 +265,7 @@ while [ $nres -lt "$N" ]; do
 					p=${d#/proc/}
 					[ $p = $LP ] && continue
 					set -- ${l##*) }
-					[ "$5" != "$p" ] && victim=$p
+					[ "$4" != "$p" ] && victim=$p
 				done
 				[ -n "$victim" ] || sleep 0.01
 				n=$((n + 1))
