@@ -85,12 +85,12 @@ run() {
 	RC=$?
 }
 
-# want VARIANT TOOL: the exit code the man pages promise.
+# want VARIANT TOOL: WANT, the exit code the man pages promise.
 want() {
 	case $2 in
-	check|sig_p|sig_SI|sig_KILL) W=1 ;;
-	wait_KILL) W=0 ;;
-	restart) case $1 in lookalike*) W=5 ;; *) W=0 ;; esac ;;
+	check|sig_p|sig_SI|sig_KILL) WANT=1 ;;
+	wait_KILL) WANT=0 ;;
+	restart) case $1 in lookalike*) WANT=5 ;; *) WANT=0 ;; esac ;;
 	esac
 }
 
@@ -137,9 +137,9 @@ while [ $i -lt "$N" ]; do
 		want $var $t
 		eval "n=\${c_${v}_$t:-}"
 		eval "c_${v}_$t=\"\$n $RC\""
-		if [ "$RC" != "$W" ]; then
+		if [ "$RC" != "$WANT" ]; then
 			bad=$((bad + 1))
-			echo "round $i ($var): $t exited $RC, wanted $W:" \
+			echo "round $i ($var): $t exited $RC, wanted $WANT:" \
 			    "$(head -c 300 err.$t)" >&2
 		fi
 		if ! innocent "$D" rec; then
