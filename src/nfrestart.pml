@@ -1,0 +1,728 @@
+/* nfhandoff - SPDX-License-Identifier: ISC - see LICENSE */
+/*
+ * A model of nfrestart's restart protocol (src/nfrestart.c), for spin.
+ * `make model` (tests/model.sh) checks it over every interleaving.
+ *
+ * What is modelled:
+ * - the restart lock FILE.lock: flock(2) on an open description; every
+ *   run opens its own, forks share it, the exec closes it (O_CLOEXEC), and
+ *   it is released when the last process holding it closes it or dies;
+ * - the holder, forked before the old server is signalled, which keeps the
+ *   lock until the PID file names a live process other than the old one,
+ *   or the exec'd server died without daemonizing, or --ready-timeout;
+ * - the PID file: absent, empty (a server killed between its truncate and
+ *   its write) or naming a PID; written by the server itself, truncate then
+ *   write, possibly after daemonizing; removed by nfrestart's step 6;
+ * - the old server: exits on the signal (at once or slowly) or ignores it
+ *   until KILL; new servers that run in the foreground (nfrestart -d, or
+ *   nfrestart exec'ing in the foreground) or that daemonize themselves
+ *   (fork, the parent exits 0, the child writes the PID file);
+ * - NR concurrent nfrestart runs, each choosing -d or not and a schedule
+ *   with or without KILL;
+ * - a crash (SIGKILL) of any nfrestart, server or daemon child at any step:
+ *   it releases what the process held;
+ * - PIDs: a pool of NPID numbers shared by servers, the processes that will
+ *   exec them and an innocent process that may be born on any free number,
+ *   so that a dead server's PID is reused;
+ * - the reuse guard (src/lib/guard.c nf_guard()): gone (no process, or a
+ *   zombie: a zombie is modelled as reaped at once, which only adds
+ *   behaviours), the segment attached, or "started no later than the PID
+ *   file was written" (abstracted as: born before the write; the tolerance
+ *   NF_START_SLACK_MS is taken as zero). Signals go through a pidfd opened
+ *   before the checks (nf_guarded_kill()), so check and kill are one step.
+ *
+ * Properties:
+ *   P1 never two servers alive at once     (assertion at every exec)
+ *   P2 never a signal to a non-server      (assertion at every signal)
+ *   P3 the restart lock is always released eventually (ltl p3, weak
+ *      fairness)
+ *
+ * Assumptions, stated rather than hidden:
+ * - timing: --ready-timeout (default 30 s) runs out only after the new
+ *   server has written its PID file or is dead (the holder's deadline, and
+ *   the timing it stands for). TIMEOUT_ANYTIME drops this: a server slower
+ *   than its ready timeout is then a counterexample, as it is in reality.
+ * - nfrestart is given -S/-I (or --shm): the segment checks are made.
+ *   Preflight verdicts, kernel.shm_rmid_forced, --force, --name, -w and
+ *   readiness checks are not modelled (a readiness check only keeps the
+ *   foreground nfrestart, and so the lock, longer; the crash branch covers
+ *   it leaving early).
+ *
+ * Variants (cpp defines; tests/model.sh runs each):
+ *   (none)                 the documented path: servers in the foreground.
+ *                          P1, P2, P3 hold.
+ *   DAEMONIZING            the server daemonizes itself; with KERNEL_TELLS
+ *                          the holder learns the exit status (Linux 6.15+,
+ *                          or the zombie seen in time), without it it may not.
+ *   HOLDER_CRASH           the holder itself may be SIGKILLed.
+ *   HOLDER_FORK_FAILS      the holder's fork (or pipe) may fail: nfrestart
+ *                          goes on without it (prefork_holder() L653-697).
+ *   TIMEOUT_ANYTIME        see above.
+ *   BROKEN_RELEASE_AT_EXEC no holder: the lock ends at exec. Must fail P1.
+ *   BROKEN_NO_GUARD        signal whatever live process the PID file names.
+ *                          Must fail P2.
+ *   FIXED_OPTS             run 0 uses -d, run 1 does not (instead of each
+ *                          choosing): a smaller space for the liveness run.
+ *   NR=3                   three runs (the default is two).
+ *
+ * Known limitations the model shows (documented in nfrestart(1), THE
+ * RESTART LOCK), each a counterexample to P1:
+ * - a self-daemonizing server where the holder cannot learn the exit
+ *   status: its parent's exit releases the lock before the child has
+ *   written the PID file;
+ * - a self-daemonizing server whose parent is SIGKILLed between its fork
+ *   and its exit: the holder takes the death for a failure;
+ * - a SIGKILLed holder after the exec, before the server wrote its PID file
+ *   (for any server): the lock goes with it, and a second nfrestart finds
+ *   neither a PID file nor an attached segment;
+ * - a holder that could not be forked: nfrestart warns and goes on, and the
+ *   lock ends at exec as in BROKEN_RELEASE_AT_EXEC.
+ *
+ * Line numbers refer to src/nfrestart.c unless another file is named.
+ *
+ * Promela note: an option written `:: atomic { true -> if ... :: else fi }`
+ * keeps the `true ->`: without it spin takes the inner if as the option's
+ * guard, and its else would be judged against the outer options.
+ */
+
+#ifndef NR
+#define NR	2		/* concurrent nfrestart runs */
+#endif
+#ifndef NPID
+#define NPID	3		/* the PID pool: 1..NPID */
+#endif
+
+#define OLD	NR		/* instance index of the server running at first */
+
+/* Who has a PID. */
+#define FREE	0
+#define INNO	1		/* an innocent process */
+#define NFR	2		/* nfrestart's process that will exec */
+#define SRV	3		/* a server process */
+
+/* PID file states. */
+#define ABSENT	0
+#define EMPTY	1
+#define NAMES	2
+
+byte owner[NPID + 1];
+bool att[NPID + 1];		/* has the server's segment attached */
+bool sig[NPID + 1];		/* a stop signal is pending */
+bool kil[NPID + 1];		/* SIGKILL sent: dies at its next step */
+
+byte pf_st = NAMES;		/* the PID file */
+byte pf_pid = 1;
+bool pf_fresh = 1;		/* the process at pf_pid was born before the write */
+
+byte lk;			/* the restart lock: 0, or r+1 for run r's description */
+byte refs[NR];			/* processes holding run r's description */
+
+/* Server instances (a daemonizing one has two processes for a moment). */
+byte icnt[NR + 1];		/* live processes of run r's server, [OLD] the old one */
+byte ninst;			/* live instances */
+bool iwrote[NR + 1];		/* run r's server has written its PID file */
+
+/* Per run. */
+byte spid[NR];			/* PID of the process that will exec */
+bool sgone[NR];			/* it died (before or after exec) */
+bool sexit0[NR];		/* ... with status 0 (a daemonizing parent) */
+bool sexec[NR];			/* it exec'd */
+bool gword[NR];			/* 'G' written to the holder */
+bool goword[NR];		/* -d: 'g' written to the process that will exec */
+bool pgone[NR];			/* the foreground nfrestart is gone */
+byte snap[NR];			/* PID read at step 2 */
+bool snapfresh[NR];		/* its process was born before that file's write */
+byte tgt[NR];			/* the pidfd of the wait (wait.c ws_arm()) */
+bool tgtgone[NR];		/* ... says the process exited */
+
+/* ---- processes and PIDs ---- */
+
+/* A process is born on a free PID, or p = 0 (fork: EAGAIN). */
+#if NPID == 3
+#define PICK(p)	if :: owner[1] == FREE -> p = 1 :: owner[2] == FREE -> p = 2 \
+	:: owner[3] == FREE -> p = 3 :: else -> p = 0 fi
+#elif NPID == 4
+#define PICK(p)	if :: owner[1] == FREE -> p = 1 :: owner[2] == FREE -> p = 2 \
+	:: owner[3] == FREE -> p = 3 :: owner[4] == FREE -> p = 4 \
+	:: else -> p = 0 fi
+#else
+#error NPID must be 3 or 4
+#endif
+
+inline born(p, k)
+{
+	owner[p] = k;
+	sig[p] = 0;
+	kil[p] = 0;
+	att[p] = 0;
+	/* Born after every write so far: a reused PID looks stale. */
+	if
+	:: pf_pid == p -> pf_fresh = 0
+	:: else
+	fi;
+	i = 0;
+	do
+	:: i < NR ->
+		if
+		:: snap[i] == p -> snapfresh[i] = 0
+		:: else
+		fi;
+		i++
+	:: else -> break
+	od
+}
+
+/* The process at PID p dies (a pidfd on it now reads as exited). */
+inline died(p)
+{
+	owner[p] = FREE;
+	att[p] = 0;
+	sig[p] = 0;
+	kil[p] = 0;
+	i = 0;
+	do
+	:: i < NR ->
+		if
+		:: tgt[i] == p -> tgtgone[i] = 1
+		:: else
+		fi;
+		if
+		:: spid[i] == p -> sgone[i] = 1
+		:: else
+		fi;
+		i++
+	:: else -> break
+	od
+}
+
+/* A server process of instance n dies. */
+inline srvdied(p, n)
+{
+	died(p);
+	icnt[n]--;
+	if
+	:: icnt[n] == 0 -> ninst--
+	:: else
+	fi
+}
+
+/* Run r's lock description loses a holder: the last one releases it. */
+inline unref(r)
+{
+	refs[r]--;
+	if
+	:: refs[r] == 0 && lk == r + 1 -> lk = 0
+	:: else
+	fi
+}
+
+/* nf_guard() (guard.c L52-130) with the PID and the file's stat read at
+ * step 2 (snap): 0 gone, 1 OK, 2 stale. */
+#ifdef BROKEN_NO_GUARD
+#define GUARD(r, g) if :: owner[snap[r]] == FREE -> g = 0 :: else -> g = 1 fi
+#else
+#define GUARD(r, g) \
+	if \
+	:: owner[snap[r]] == FREE -> g = 0	/* L63-76: gone or zombie */ \
+	:: else -> \
+		if \
+		:: att[snap[r]] -> g = 1	/* L111-116: segment attached */ \
+		:: else -> \
+			if \
+			:: snapfresh[r] -> g = 1	/* L118-121: started before */ \
+			:: else -> g = 2	/* L127: pid reused */ \
+			fi \
+		fi \
+	fi
+#endif
+
+/* nf_guarded_kill() (guard.c L133-177): pidfd, guard, send, one step. */
+inline gkill(r, g, KILL)
+{
+	GUARD(r, g);
+	if
+	:: g == 1 ->
+		assert(owner[snap[r]] == SRV);		/* P2 */
+		if
+		:: KILL -> kil[snap[r]] = 1
+		:: else -> sig[snap[r]] = 1
+		fi
+	:: else
+	fi
+}
+
+/* ---- the server (after exec) ---- */
+
+/*
+ * Runs in the process that exec'd (pid me, instance n) and in a daemon
+ * child. The framework writes its PID file (truncate, then write), then
+ * attaches and recovers the segment, then serves until signalled.
+ */
+inline serve(me, n)
+{
+	/* Truncate. */
+	if
+	:: atomic { srvdied(me, n); goto dead }
+	:: atomic { !kil[me] -> pf_st = EMPTY }
+	fi;
+	/* Write. */
+	if
+	:: atomic { srvdied(me, n); goto dead }
+	:: atomic { !kil[me] -> pf_st = NAMES; pf_pid = me; pf_fresh = 1;
+		iwrote[n] = 1 }
+	fi;
+	/* Attach the segment. */
+	if
+	:: atomic { srvdied(me, n); goto dead }
+	:: atomic { !kil[me] -> att[me] = 1 }
+	fi;
+	/*
+	 * Serve: exit 0 on the signal (detach, exit), or ignore it; die at
+	 * once on SIGKILL. Whether it crashes some time is chosen here, so
+	 * that weak fairness does not force every server to crash.
+	 */
+	if
+	:: skip
+	:: atomic { srvdied(me, n); goto dead }
+	fi;
+end_serve:
+	do
+	:: atomic { sig[me] && !kil[me] ->
+		if
+		:: me == spid[n] -> sexit0[n] = 1
+		:: else
+		fi;
+		srvdied(me, n); goto dead }
+	:: atomic { sig[me] && !kil[me] -> sig[me] = 0 }
+	:: atomic { kil[me] -> srvdied(me, n); goto dead }
+	od
+}
+
+proctype Child(byte me; byte n)
+{
+	byte i;
+
+	serve(me, n);
+dead:
+	skip
+}
+
+/*
+ * exec_server() L727-730 and what follows: the process me of run r writes
+ * 'G' to the holder and execs; the lock fd closes (O_CLOEXEC, pidfile.c
+ * lockpath() L285-286), and so does the holder's pipe.
+ */
+inline become_server(r, me)
+{
+	byte c;
+
+	/* L727-728: 'G' to the holder. */
+	if
+	:: atomic { unref(r); died(me); goto dead }
+	:: gword[r] = 1
+	fi;
+	/* L730 execvp: now the server; the lock fd closes. */
+	atomic {
+		assert(ninst == 0);			/* P1 */
+		ninst++;
+		icnt[r] = 1;
+		owner[me] = SRV;
+		sexec[r] = 1;
+		unref(r)
+	}
+#ifdef DAEMONIZING
+	/*
+	 * The server forks; the parent exits 0; the child writes the file.
+	 * From the fork on, the instance is the child: the parent will only
+	 * exit (it is still a process that a signal may reach).
+	 */
+	if
+	:: atomic { srvdied(me, r); goto dead }
+	:: atomic { !kil[me] ->
+		PICK(c);
+		if
+		:: c == 0 -> srvdied(me, r); goto dead	/* fork failed: exit 1 */
+		:: else ->
+			born(c, SRV);
+			run Child(c, r)
+		fi
+	   }
+	fi;
+	if
+	:: atomic { died(me) }		/* SIGKILLed between fork and exit */
+	:: atomic { !kil[me] -> sexit0[r] = 1; died(me) }
+	fi;
+	goto dead;
+#else
+	serve(me, r);
+#endif
+}
+
+/* ---- the holder: hold() L309-395 ---- */
+
+proctype Holder(byte r; byte old)
+{
+	bool daemonized;
+
+	/* L319-325: wait for 'G'; end of file without it: give up. */
+	if
+	:: atomic { gword[r] -> skip }
+	:: atomic { !gword[r] && sgone[r] -> unref(r); goto out }
+#ifdef HOLDER_CRASH
+	:: atomic { unref(r); goto out }
+#endif
+	fi;
+	/* L329-391, polled every 2 ms: modelled as steps taken when enabled. */
+end_hold:
+	do
+	/* L340-355: the PID file names a live process other than the old
+	 * one (and not the process that will exec, until it has exec'd:
+	 * execd, L333-339, is the end of file on the pipe). */
+	:: atomic { pf_st == NAMES && pf_pid != old &&
+	    (pf_pid != spid[r] || sexec[r] || sgone[r]) &&
+	    owner[pf_pid] != FREE -> unref(r); goto out }
+	/* L364-387: the server died: exit status 0 means it daemonized. */
+	:: atomic { !daemonized && sgone[r] ->
+		if
+#ifdef KERNEL_TELLS
+		:: sexit0[r] -> daemonized = 1
+		:: !sexit0[r] -> unref(r); goto out
+#else
+		:: sexit0[r] -> daemonized = 1	/* status read (L376-381) */
+		:: true -> unref(r); goto out	/* unknown: a failure (L382-384) */
+#endif
+		fi }
+	/* L388-389: --ready-timeout. */
+#ifdef TIMEOUT_ANYTIME
+	:: atomic { unref(r); goto out }
+#else
+	:: atomic { (iwrote[r] || (sgone[r] && icnt[r] == 0)) ->
+		unref(r); goto out }
+#endif
+#ifdef HOLDER_CRASH
+	:: atomic { unref(r); goto out }
+#endif
+	od;
+out:
+	skip
+}
+
+/*
+ * prefork_holder() L645-700: pipe, fork twice, the holder inherits the
+ * lock fd. Under HOLDER_FORK_FAILS the fork may fail: L693-697 warn and
+ * go on without a holder.
+ */
+inline prefork(r, old)
+{
+#if defined(BROKEN_RELEASE_AT_EXEC)
+	skip
+#elif defined(HOLDER_FORK_FAILS)
+	if
+	:: refs[r]++; run Holder(r, old)
+	:: skip
+	fi
+#else
+	refs[r]++;
+	run Holder(r, old)
+#endif
+}
+
+/* ---- -d: the process that will exec, prepare_daemon() L784-823 ---- */
+
+proctype Pre(byte r; byte me; byte old)
+{
+	byte i;
+
+	/* L818 prefork_holder(). */
+	if
+	:: atomic { unref(r); died(me); goto dead }
+	:: atomic { prefork(r, old) }
+	fi;
+	/* L819-822: wait for the go; end of file without it: exit 0. */
+	if
+	:: atomic { goword[r] -> skip }
+	:: atomic { !goword[r] && pgone[r] -> unref(r); died(me); goto dead }
+	:: atomic { unref(r); died(me); goto dead }
+	fi;
+	/* L823 exec_server(). */
+	become_server(r, me);
+dead:
+	skip
+}
+
+/* ---- nfrestart: main() L1089-1269 ---- */
+
+proctype Run(byte r)
+{
+	byte i, me, old, g, s;
+	bool dflag, killsched, nothing, locked, judged;
+
+	/* Options: -d or not; run 0 has KILL in its schedule
+	 * (restart/T/KILL/T), the others do not (restart/T: 124). */
+#ifdef FIXED_OPTS
+	dflag = r == 0;		/* run 0 with -d, run 1 without */
+#else
+	if
+	:: dflag = 1
+	:: dflag = 0
+	fi;
+#endif
+	killsched = r == 0;
+	/* Without -d, nfrestart itself becomes the server: its PID counts. */
+	if
+	:: !dflag -> atomic {
+		PICK(me);
+		if
+		:: me == 0 -> goto gone		/* could not be started */
+		:: else -> born(me, NFR); spid[r] = me
+		fi }
+	:: else
+	fi;
+
+	/* 1. L1122-1128 nf_restart_lock() (pidfile.c L354-372): wait for
+	 * the lock, or -t runs out (exit 4); a crash here holds nothing. */
+	if
+	:: atomic { lk == 0 -> lk = r + 1; refs[r] = 1; locked = 1 }
+	:: goto quit
+	fi;
+
+	/*
+	 * Steps 2 and the guard only read: a crash during them is the same
+	 * as the crash offered before the forks below, so they offer none
+	 * (nor does ws_arm(), whose pidfd only this run reads).
+	 */
+	/* 2. L1134-1159 nf_pidfile_read(): absent, empty (with -S/-I: the
+	 * segment check decides, L1148-1155), our own PID (L1142), a PID. */
+	if
+	:: atomic { true ->
+		if
+		:: pf_st == ABSENT || pf_st == EMPTY -> nothing = 1
+		:: pf_st == NAMES && pf_pid == me -> nothing = 1; snap[r] = me
+		:: pf_st == NAMES && pf_pid != me ->
+			snap[r] = pf_pid; snapfresh[r] = pf_fresh; judged = 1
+		fi }
+	fi;
+	/* L1160-1198 nf_guard(): OK is the old server; gone: nothing to
+	 * stop; stale: refuse if it looks like the server (lookalike()
+	 * L444-466: its name, or the segment), else an innocent process. */
+	if
+	:: atomic { true ->
+		if
+		:: !nothing ->
+			GUARD(r, g);
+			if
+			:: g == 1 -> old = snap[r]
+			:: g == 0 -> skip
+			:: g == 2 && (owner[snap[r]] == SRV || att[snap[r]]) ->
+				goto quit		/* exit 5 */
+			:: g == 2 && owner[snap[r]] != SRV && !att[snap[r]] ->
+				skip
+			fi
+		:: else
+		fi }
+	fi;
+	/* L1199-1203 still_attached(): no old server but the segment is
+	 * attached: refuse (5). */
+	if
+	:: atomic { true ->
+		if
+		:: old == 0 && (att[1] || att[2] || att[3]
+#if NPID == 4
+		    || att[4]
+#endif
+		    ) -> goto quit
+		:: else
+		fi }
+	fi;
+
+	/* L1234-1237: everything that forks, before the signal. */
+	if
+	:: goto crash
+	:: atomic { true ->
+		if
+		:: dflag ->
+			/* prepare_daemon(): fork, setsid, fork (L782-797);
+			 * the pid comes back on the tell pipe (L830-832). */
+			PICK(s);
+			if
+			:: s == 0 -> goto quit		/* L831: exit 3 */
+			:: else ->
+				born(s, NFR);
+				spid[r] = s;
+				refs[r]++;
+				run Pre(r, s, old)
+			fi
+		:: else ->
+			prefork(r, old)
+		fi }
+	fi;
+
+	/* 4. L1240-1244 stop_old() -> nf_run_sched_for() (wait.c L351-440). */
+	if
+	:: old != 0 ->
+		/* wait.c L368 ws_arm(): pidfds open before the first signal. */
+		if
+		:: goto crash
+		:: atomic { tgt[r] = old; tgtgone[r] = owner[old] == FREE }
+		fi;
+		/* wait.c L381-395: the first signal, through the guard. */
+		if
+		:: atomic { !tgtgone[r] -> gkill(r, g, 0);
+			if
+			:: g != 1 -> tgtgone[r] = 1	/* gone or stale: done */
+			:: else
+			fi }
+		:: atomic { tgtgone[r] -> skip }
+		fi;
+		/* wait.c L425-437: wait for the exit, or the step's time. */
+		if
+		:: atomic { tgtgone[r] -> skip }
+		:: goto crash
+		:: !tgtgone[r] ->
+			if
+			:: killsched ->
+				/* The KILL step, through the guard again. */
+				atomic { gkill(r, g, 1);
+					if
+					:: g != 1 -> tgtgone[r] = 1
+					:: else
+					fi };
+				if
+				:: atomic { tgtgone[r] -> skip }
+				:: goto quit	/* 124 */
+				:: goto crash
+				fi
+			:: else -> goto quit	/* L592-596: 124, nothing started */
+			fi
+		fi
+	:: else
+	fi;
+
+	/* 5. L1247-1255 wait_detached(): nobody attached any more, or -t. */
+	if
+	:: old != 0 ->
+		if
+		:: atomic { !(att[1] || att[2] || att[3]
+#if NPID == 4
+		    || att[4]
+#endif
+		    ) -> skip }
+		:: goto quit			/* 124 */
+		:: goto crash
+		fi
+	:: else
+	fi;
+
+	/* 6. L1257 remove_pidfile() L601-625: refuse (5) if the file names
+	 * a live process (not our own PID, NF_PF_SELF) other than the one
+	 * read at step 2; else unlink. */
+	if
+	:: goto crash
+	:: atomic { pf_st == NAMES && pf_pid != me && owner[pf_pid] != FREE &&
+	    !(judged && snap[r] == pf_pid) -> goto quit }
+	:: atomic { !(pf_st == NAMES && pf_pid != me && owner[pf_pid] != FREE &&
+	    !(judged && snap[r] == pf_pid)) -> skip }
+	fi;
+	if
+	:: goto crash
+	:: pf_st = ABSENT			/* L619 unlink */
+	fi;
+
+	/* 7-8. */
+	if
+	:: dflag ->
+		/* launch_daemon() L852: the go; L857: read until the exec
+		 * closes the tell pipe, or the process dies. */
+		if
+		:: goto crash
+		:: goword[r] = 1
+		:: atomic { sgone[r] -> goto quit }
+		fi;
+		if
+		:: atomic { (sexec[r] || sgone[r]) -> goto quit }
+		:: goto crash
+		fi
+	:: else ->
+		/* L1268 exec_server(). */
+		become_server(r, me)
+	fi;
+	goto gone;
+crash:
+quit:
+	/* Exit or SIGKILL: the fds close. */
+	atomic {
+		pgone[r] = 1;
+		if
+		:: locked -> unref(r)
+		:: else
+		fi;
+		if
+		:: me != 0 -> died(me)
+		:: else
+		fi
+	}
+	goto gone;
+dead:
+	pgone[r] = 1;
+gone:
+	skip
+}
+
+/* The old server: instance OLD on PID 1, its PID file written, attached. */
+proctype Old()
+{
+	byte i;
+
+	if
+	:: skip
+	:: atomic { srvdied(1, OLD); goto dead }	/* it crashes some time */
+	fi;
+end_serve:
+	do
+	:: atomic { sig[1] && !kil[1] -> srvdied(1, OLD); goto dead }
+	:: atomic { sig[1] && !kil[1] -> sig[1] = 0 }	/* ignored */
+	:: atomic { kil[1] -> srvdied(1, OLD); goto dead }
+	od;
+dead:
+	skip
+}
+
+/* An innocent process, born on any free PID, that lives for a while,
+ * again and again. */
+proctype Inno()
+{
+	byte i, p;
+
+end_inno:
+	do
+	:: atomic { p == 0 -> PICK(p);
+		if
+		:: p != 0 -> born(p, INNO)
+		:: else
+		fi }
+	:: atomic { p != 0 && owner[p] == INNO -> died(p); p = 0 }
+	od
+}
+
+init
+{
+	byte r;
+
+	atomic {
+		owner[1] = SRV;
+		att[1] = 1;
+		icnt[OLD] = 1;
+		ninst = 1;
+		iwrote[OLD] = 1;
+		r = 0;
+		do
+		:: r < NR -> run Run(r); r++
+		:: else -> break
+		od;
+		run Old();
+		run Inno()
+	}
+}
+
+/* P3: the restart lock is always released again. */
+ltl p3 { [] (lk != 0 -> <> (lk == 0)) }
