@@ -66,6 +66,8 @@ if [ "${NF_ASAN_PASS:-1}" = 1 ]; then
 	build "$CC" "$TOP/bin/asan" "$SAN" $TOOLS
 	rm -rf "$LOGS"
 	mkdir -p "$LOGS"
+	# Cases run tools as nobody too: their reports must land here as well.
+	chmod 1777 "$LOGS"
 	# The tools leave through _exit(), so LeakSanitizer (an atexit check)
 	# would never run; they use no heap either. Leaks are valgrind's part.
 	# A report makes the tool exit 99 and leaves a file in $LOGS, which
@@ -130,7 +132,6 @@ if [ "${NF_VALGRIND:-1}" = 1 ]; then
 		    nfpid nfsignal nfwait
 		rm -rf "$VLOGS"
 		mkdir -p "$VLOGS" "$TOP/bin/valgrind"
-		# Cases run tools as nobody too.
 		chmod 1777 "$VLOGS"
 		for t in nfpid nfsignal nfwait; do
 			cat > "$TOP/bin/valgrind/$t" <<-EOF
