@@ -8,6 +8,9 @@
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 export TOP
+# waitfor and the rest of the cases' helpers; alive is redefined below
+# without a fork, as the soak calls it thousands of times.
+. "$TOP/tests/helpers.sh"
 
 # enter_ns NAME ARGS...: re-run this script inside the namespace.
 enter_ns() {
@@ -62,18 +65,6 @@ alive() {
 # reaped PID: no /proc entry at all (the number is free again).
 reaped() {
 	[ ! -e "/proc/$1" ]
-}
-
-# waitfor TENTHS CMD...: run CMD until it succeeds, at most TENTHS/10 s.
-waitfor() {
-	_n=$1
-	shift
-	while [ "$_n" -gt 0 ]; do
-		"$@" 2> /dev/null && return 0
-		sleep 0.1
-		_n=$((_n - 1))
-	done
-	return 1
 }
 
 # spin MS CMD...: as waitfor, polling every 10 ms, at most MS.
