@@ -55,6 +55,7 @@ static struct {
 	const char *ready_file, *ready_tcp;
 	int ready_fd;
 	long long ready_ms;
+	int ready_given;		/* --ready-timeout was given */
 	char **cmd;
 	char lookalike[32];		/* NF{Server}{ID}, as the framework titles */
 } o;
@@ -374,11 +375,22 @@ hold(struct holdspec *h)
 				    (nf_proc_read(h->server, &now) == 0 &&
 				    now.start_ms != h->start_ms);
 			if (dead) {
-				if (exit_status(h->server, h->ppfd, &st) &&
-				    WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+				int known = exit_status(h->server, h->ppfd,
+				    &st);
+
+				if (known && WIFEXITED(st) &&
+				    WEXITSTATUS(st) == 0) {
 					/* It daemonized: wait for its PID file. */
 					nf_debug("holder: %d exited 0 (daemonized)",
 					    (int)h->server);
+					daemonized = 1;
+				} else if (!known && o.ready_given) {
+					/* An older kernel does not say how it
+					 * ended; the operator's --ready-timeout
+					 * covers a daemonizing server's start. */
+					nf_debug("holder: %d ended, how is unknown: "
+					    "waiting for its pid file until "
+					    "--ready-timeout", (int)h->server);
 					daemonized = 1;
 				} else {
 					why = "the server died";
@@ -646,18 +658,22 @@ static struct {
 
 /*
  * In the process that will exec: fork the holder now, if it has a job
- * (the restart lock without -w; segments under shm_rmid_forced).
+ * (the restart lock without -w; segments under shm_rmid_forced). Returns 0,
+ * or -errno when the pipe or the fork failed: without its holder the lock
+ * would end at the exec, so the caller gives up before any signal.
  */
-static void
+static int
 prefork_holder(int lockfd, pid_t f, pid_t c1, int closefd)
 {
 	struct holdspec h;
 	struct nf_proc pr;
-	int p[2];
+	int p[2], e;
 	pid_t me = getpid(), hp;
 
-	if (!(!o.wflag || nheld) || pipe2(p, O_CLOEXEC) < 0)
-		return;
+	if (o.wflag && !nheld)
+		return 0;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
 	h.lockfd = o.wflag ? -1 : lockfd;
 	h.segs = nheld > 0;
 	h.execfd = p[0];
@@ -693,16 +709,17 @@ prefork_holder(int lockfd, pid_t f, pid_t c1, int closefd)
 		}
 		hold(&h);
 	}
+	e = errno;
 	close(p[0]);
 	if (h.ppfd >= 0)
 		close(h.ppfd);
 	if (hp < 0) {
-		nf_warn("fork (restart lock holder):");
 		close(p[1]);
-		return;
+		return -e;
 	}
 	waitpid(hp, NULL, 0);
 	L.hold_w = p[1];
+	return 0;
 }
 
 /*
@@ -801,9 +818,6 @@ prepare_daemon(int lockfd, int logfd)
 			_exit(NF_SYS);
 		if (c2 > 0)
 			_exit(0);
-		/* The process that will exec: tell the foreground who it is. */
-		v = (int32_t)getpid();
-		(void)!write(tell[1], &v, sizeof(v));
 		devnull = open("/dev/null", O_RDWR);
 		if (devnull >= 0)
 			dup2(devnull, 0);
@@ -821,7 +835,14 @@ prepare_daemon(int lockfd, int logfd)
 				close(rfd[1]);
 			}
 		}
-		prefork_holder(lockfd, f, me1, tell[1]);
+		/* The process that will exec: tell the foreground who it is,
+		 * once its holder runs (or why it could not fork one). */
+		v = prefork_holder(lockfd, f, me1, tell[1]);
+		if (v == 0)
+			v = (int32_t)getpid();
+		(void)!write(tell[1], &v, sizeof(v));
+		if (v < 0)
+			_exit(NF_SYS);
 		while (read(go[0], &c, 1) < 0 && errno == EINTR)
 			;
 		if (c != 'g')
@@ -833,9 +854,14 @@ prepare_daemon(int lockfd, int logfd)
 	if (rfd[1] >= 0)
 		close(rfd[1]);
 	waitpid(c1, &st, 0);
-	if (read(tell[0], &v, sizeof(v)) != sizeof(v) || v <= 0)
+	if (read(tell[0], &v, sizeof(v)) != sizeof(v) || v == 0)
 		nf_die(NF_SYS, "fork: the process for the new server did not "
 		    "start; nothing was touched");
+	if (v < 0) {
+		errno = -v;
+		nf_die(NF_SYS, "fork (restart lock holder): %m; nothing was "
+		    "touched");
+	}
 	L.server = (pid_t)v;
 	L.go_w = go[1];
 	L.tell_r = tell[0];
@@ -1044,6 +1070,7 @@ parse(int argc, char **argv)
 			if (nf_parse_dur(optarg, &o.ready_ms, &why) < 0)
 				nf_die(NF_USAGE, "--ready-timeout %s: %s", optarg,
 				    why);
+			o.ready_given = 1;
 			continue;
 		default:
 			if (nf_addr_opt(&o.a, c, optarg) ||
@@ -1250,8 +1277,11 @@ main(int argc, char **argv)
 		L.had_rfile = 1;
 	if (o.cmd && o.dflag)
 		prepare_daemon(lockfd, logfd);
-	else if (o.cmd)
-		prefork_holder(lockfd, 0, 0, -1);
+	else if (o.cmd && (r = prefork_holder(lockfd, 0, 0, -1)) < 0) {
+		errno = -r;
+		nf_die(NF_SYS, "fork (restart lock holder): %m; nothing was "
+		    "touched");
+	}
 
 	/* 4. Signal and wait. */
 	if (oldpid) {
