@@ -53,10 +53,16 @@
  *                          P1, P2, P3 hold.
  *   DAEMONIZING            the server daemonizes itself; with KERNEL_TELLS
  *                          the holder learns the exit status (Linux 6.15+,
- *                          or the zombie seen in time), without it it may not.
+ *                          or the zombie seen in time), without it it may not;
+ *                          READY_TIMEOUT_GIVEN: --ready-timeout was given,
+ *                          and an unknown status means "keep waiting";
+ *                          NO_MIDKILL: nobody SIGKILLs the server's parent
+ *                          between its fork and its exit.
  *   HOLDER_CRASH           the holder itself may be SIGKILLed.
  *   HOLDER_FORK_FAILS      the holder's fork (or pipe) may fail: nfrestart
- *                          goes on without it (prefork_holder() L653-697).
+ *                          exits 3 before any signal (prefork_holder()
+ *                          L665-723, its callers L840-845, L857-864
+ *                          and L1280-1284).
  *   TIMEOUT_ANYTIME        see above.
  *   BROKEN_RELEASE_AT_EXEC no holder: the lock ends at exec. Must fail P1.
  *   BROKEN_NO_GUARD        signal whatever live process the PID file names.
@@ -68,15 +74,14 @@
  * Known limitations the model shows (documented in nfrestart(1), THE
  * RESTART LOCK), each a counterexample to P1:
  * - a self-daemonizing server where the holder cannot learn the exit
- *   status: its parent's exit releases the lock before the child has
- *   written the PID file;
+ *   status, without --ready-timeout: its parent's exit releases the lock
+ *   before the child has written the PID file (with it, the lock is kept:
+ *   DAEMONIZING READY_TIMEOUT_GIVEN NO_MIDKILL verifies);
  * - a self-daemonizing server whose parent is SIGKILLed between its fork
  *   and its exit: the holder takes the death for a failure;
  * - a SIGKILLed holder after the exec, before the server wrote its PID file
  *   (for any server): the lock goes with it, and a second nfrestart finds
  *   neither a PID file nor an attached segment;
- * - a holder that could not be forked: nfrestart warns and goes on, and the
- *   lock ends at exec as in BROKEN_RELEASE_AT_EXEC.
  *
  * Line numbers refer to src/nfrestart.c unless another file is named.
  *
@@ -308,7 +313,7 @@ dead:
 }
 
 /*
- * exec_server() L727-730 and what follows: the process me of run r writes
+ * exec_server() L750-753 and what follows: the process me of run r writes
  * 'G' to the holder and execs; the lock fd closes (O_CLOEXEC, pidfile.c
  * lockpath() L285-286), and so does the holder's pipe.
  */
@@ -316,12 +321,12 @@ inline become_server(r, me)
 {
 	byte c;
 
-	/* L727-728: 'G' to the holder. */
+	/* L750-751: 'G' to the holder. */
 	if
 	:: atomic { unref(r); died(me); goto dead }
 	:: gword[r] = 1
 	fi;
-	/* L730 execvp: now the server; the lock fd closes. */
+	/* L753 execvp: now the server; the lock fd closes. */
 	atomic {
 		assert(ninst == 0);			/* P1 */
 		ninst++;
@@ -349,7 +354,11 @@ inline become_server(r, me)
 	   }
 	fi;
 	if
+#ifdef NO_MIDKILL
+	:: atomic { kil[me] -> died(me) }	/* only our own KILL step */
+#else
 	:: atomic { died(me) }		/* SIGKILLed between fork and exit */
+#endif
 	:: atomic { !kil[me] -> sexit0[r] = 1; died(me) }
 	fi;
 	goto dead;
@@ -358,13 +367,13 @@ inline become_server(r, me)
 #endif
 }
 
-/* ---- the holder: hold() L309-395 ---- */
+/* ---- the holder: hold() L310-413 ---- */
 
 proctype Holder(byte r; byte old)
 {
 	bool daemonized;
 
-	/* L319-325: wait for 'G'; end of file without it: give up. */
+	/* L321-327: wait for 'G'; end of file without it: give up. */
 	if
 	:: atomic { gword[r] -> skip }
 	:: atomic { !gword[r] && sgone[r] -> unref(r); goto out }
@@ -372,27 +381,32 @@ proctype Holder(byte r; byte old)
 	:: atomic { unref(r); goto out }
 #endif
 	fi;
-	/* L329-391, polled every 2 ms: modelled as steps taken when enabled. */
+	/* L331-409, polled every 2 ms: modelled as steps taken when enabled. */
 end_hold:
 	do
-	/* L340-355: the PID file names a live process other than the old
+	/* L342-357: the PID file names a live process other than the old
 	 * one (and not the process that will exec, until it has exec'd:
-	 * execd, L333-339, is the end of file on the pipe). */
+	 * execd, L335-341, is the end of file on the pipe). */
 	:: atomic { pf_st == NAMES && pf_pid != old &&
 	    (pf_pid != spid[r] || sexec[r] || sgone[r]) &&
 	    owner[pf_pid] != FREE -> unref(r); goto out }
-	/* L364-387: the server died: exit status 0 means it daemonized. */
+	/* L366-400: the server died: exit status 0 means it daemonized. */
 	:: atomic { !daemonized && sgone[r] ->
 		if
 #ifdef KERNEL_TELLS
 		:: sexit0[r] -> daemonized = 1
 		:: !sexit0[r] -> unref(r); goto out
 #else
-		:: sexit0[r] -> daemonized = 1	/* status read (L376-381) */
-		:: true -> unref(r); goto out	/* unknown: a failure (L382-384) */
+		:: sexit0[r] -> daemonized = 1	/* status read (L381-386) */
+		:: !sexit0[r] -> unref(r); goto out	/* read: a failure (L395-397) */
+#ifdef READY_TIMEOUT_GIVEN
+		:: true -> daemonized = 1	/* unknown, --ready-timeout (L387-394) */
+#else
+		:: true -> unref(r); goto out	/* unknown: a failure (L395-397) */
+#endif
 #endif
 		fi }
-	/* L388-389: --ready-timeout. */
+	/* L401-402: --ready-timeout. */
 #ifdef TIMEOUT_ANYTIME
 	:: atomic { unref(r); goto out }
 #else
@@ -408,49 +422,44 @@ out:
 }
 
 /*
- * prefork_holder() L645-700: pipe, fork twice, the holder inherits the
- * lock fd. Under HOLDER_FORK_FAILS the fork may fail: L693-697 warn and
- * go on without a holder.
+ * prefork_holder() L665-723: pipe, fork twice, the holder inherits the
+ * lock fd. Under HOLDER_FORK_FAILS the fork may fail: the callers give up
+ * before any signal (see Run).
  */
 inline prefork(r, old)
 {
 #if defined(BROKEN_RELEASE_AT_EXEC)
 	skip
-#elif defined(HOLDER_FORK_FAILS)
-	if
-	:: refs[r]++; run Holder(r, old)
-	:: skip
-	fi
 #else
 	refs[r]++;
 	run Holder(r, old)
 #endif
 }
 
-/* ---- -d: the process that will exec, prepare_daemon() L784-823 ---- */
+/* ---- -d: the process that will exec, prepare_daemon() L807-850 ---- */
 
 proctype Pre(byte r; byte me; byte old)
 {
 	byte i;
 
-	/* L818 prefork_holder(). */
+	/* L840-845 prefork_holder(), then the PID on the tell pipe. */
 	if
 	:: atomic { unref(r); died(me); goto dead }
 	:: atomic { prefork(r, old) }
 	fi;
-	/* L819-822: wait for the go; end of file without it: exit 0. */
+	/* L846-849: wait for the go; end of file without it: exit 0. */
 	if
 	:: atomic { goword[r] -> skip }
 	:: atomic { !goword[r] && pgone[r] -> unref(r); died(me); goto dead }
 	:: atomic { unref(r); died(me); goto dead }
 	fi;
-	/* L823 exec_server(). */
+	/* L850 exec_server(). */
 	become_server(r, me);
 dead:
 	skip
 }
 
-/* ---- nfrestart: main() L1089-1269 ---- */
+/* ---- nfrestart: main() L1133-1316 ---- */
 
 proctype Run(byte r)
 {
@@ -479,7 +488,7 @@ proctype Run(byte r)
 	:: else
 	fi;
 
-	/* 1. L1122-1128 nf_restart_lock() (pidfile.c L354-372): wait for
+	/* 1. L1166-1172 nf_restart_lock() (pidfile.c L354-372): wait for
 	 * the lock, or -t runs out (exit 4); a crash here holds nothing. */
 	if
 	:: atomic { lk == 0 -> lk = r + 1; refs[r] = 1; locked = 1 }
@@ -491,8 +500,8 @@ proctype Run(byte r)
 	 * as the crash offered before the forks below, so they offer none
 	 * (nor does ws_arm(), whose pidfd only this run reads).
 	 */
-	/* 2. L1134-1159 nf_pidfile_read(): absent, empty (with -S/-I: the
-	 * segment check decides, L1148-1155), our own PID (L1142), a PID. */
+	/* 2. L1178-1203 nf_pidfile_read(): absent, empty (with -S/-I: the
+	 * segment check decides, L1192-1199), our own PID (L1186), a PID. */
 	if
 	:: atomic { true ->
 		if
@@ -502,9 +511,9 @@ proctype Run(byte r)
 			snap[r] = pf_pid; snapfresh[r] = pf_fresh; judged = 1
 		fi }
 	fi;
-	/* L1160-1198 nf_guard(): OK is the old server; gone: nothing to
+	/* L1204-1242 nf_guard(): OK is the old server; gone: nothing to
 	 * stop; stale: refuse if it looks like the server (lookalike()
-	 * L444-466: its name, or the segment), else an innocent process. */
+	 * L462-484: its name, or the segment), else an innocent process. */
 	if
 	:: atomic { true ->
 		if
@@ -521,7 +530,7 @@ proctype Run(byte r)
 		:: else
 		fi }
 	fi;
-	/* L1199-1203 still_attached(): no old server but the segment is
+	/* L1243-1247 still_attached(): no old server but the segment is
 	 * attached: refuse (5). */
 	if
 	:: atomic { true ->
@@ -535,29 +544,41 @@ proctype Run(byte r)
 		fi }
 	fi;
 
-	/* L1234-1237: everything that forks, before the signal. */
+	/* L1278-1284: everything that forks, before the signal. */
 	if
 	:: goto crash
 	:: atomic { true ->
 		if
 		:: dflag ->
-			/* prepare_daemon(): fork, setsid, fork (L782-797);
-			 * the pid comes back on the tell pipe (L830-832). */
+			/* prepare_daemon(): fork, setsid, fork (L805-820);
+			 * the pid comes back on the tell pipe (L857-864). */
 			PICK(s);
 			if
-			:: s == 0 -> goto quit		/* L831: exit 3 */
-			:: else ->
+			:: s == 0 -> goto quit		/* L857-859: exit 3 */
+#ifdef HOLDER_FORK_FAILS
+			/* The holder's fork failed in that process: it
+			 * tells why instead of its PID, and exits. */
+			:: s != 0 -> goto quit		/* L860-864: exit 3 */
+#endif
+			:: s != 0 ->
 				born(s, NFR);
 				spid[r] = s;
 				refs[r]++;
 				run Pre(r, s, old)
 			fi
 		:: else ->
+#ifdef HOLDER_FORK_FAILS
+			if
+			:: goto quit	/* L1280-1284: exit 3, before any signal */
+			:: prefork(r, old)
+			fi
+#else
 			prefork(r, old)
+#endif
 		fi }
 	fi;
 
-	/* 4. L1240-1244 stop_old() -> nf_run_sched_for() (wait.c L351-440). */
+	/* 4. L1287-1291 stop_old() -> nf_run_sched_for() (wait.c L351-440). */
 	if
 	:: old != 0 ->
 		/* wait.c L368 ws_arm(): pidfds open before the first signal. */
@@ -592,13 +613,13 @@ proctype Run(byte r)
 				:: goto quit	/* 124 */
 				:: goto crash
 				fi
-			:: else -> goto quit	/* L592-596: 124, nothing started */
+			:: else -> goto quit	/* L610-614: 124, nothing started */
 			fi
 		fi
 	:: else
 	fi;
 
-	/* 5. L1247-1255 wait_detached(): nobody attached any more, or -t. */
+	/* 5. L1294-1302 wait_detached(): nobody attached any more, or -t. */
 	if
 	:: old != 0 ->
 		if
@@ -613,7 +634,7 @@ proctype Run(byte r)
 	:: else
 	fi;
 
-	/* 6. L1257 remove_pidfile() L601-625: refuse (5) if the file names
+	/* 6. L1304 remove_pidfile() L619-643: refuse (5) if the file names
 	 * a live process (not our own PID, NF_PF_SELF) other than the one
 	 * read at step 2; else unlink. */
 	if
@@ -625,13 +646,13 @@ proctype Run(byte r)
 	fi;
 	if
 	:: goto crash
-	:: pf_st = ABSENT			/* L619 unlink */
+	:: pf_st = ABSENT			/* L637 unlink */
 	fi;
 
 	/* 7-8. */
 	if
 	:: dflag ->
-		/* launch_daemon() L852: the go; L857: read until the exec
+		/* launch_daemon() L890: the go; L895: read until the exec
 		 * closes the tell pipe, or the process dies. */
 		if
 		:: goto crash
@@ -643,7 +664,7 @@ proctype Run(byte r)
 		:: goto crash
 		fi
 	:: else ->
-		/* L1268 exec_server(). */
+		/* L1315 exec_server(). */
 		become_server(r, me)
 	fi;
 	goto gone;
