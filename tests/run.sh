@@ -44,9 +44,8 @@ for f in $files; do
 done
 
 [ -n "$NF_KEEP" ] || rm -rf "$SCRATCH"
-if [ "$nskip" -gt 0 ]; then
-	echo "$npass passed, $nfail failed, $nskip skipped"
-else
-	echo "$npass passed, $nfail failed"
-fi
+sum="$npass passed, $nfail failed"
+[ "$nskip" -gt 0 ] && sum="$sum, $nskip skipped"
+[ "$nna" -gt 0 ] && sum="$sum, $nna n/a"
+echo "$sum"
 [ "$nfail" -eq 0 ]
