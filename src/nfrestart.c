@@ -903,6 +903,23 @@ launch_daemon(void)
 		    (int)v);
 		return (int)v;
 	}
+	/*
+	 * End of file without a word also comes when that process was killed
+	 * before its exec. A dying process has dropped its memory, and with
+	 * it its executable, before its descriptors close; a process that
+	 * exec'd has its new one. No executable: nothing runs.
+	 */
+	if (nf_has_proc()) {
+		char path[64];
+		struct stat es;
+
+		nf_fmt(path, sizeof(path), "/proc/%d/exe", (int)server);
+		if (stat(path, &es) < 0 && errno == ENOENT) {
+			nf_warn("new server %d died at once, or before its exec: "
+			    "DOWN", (int)server);
+			return NF_DOWN;
+		}
+	}
 	nf_debug("new server %d started (daemonized)", (int)server);
 	if (!o.ready_file && !o.ready_tcp && o.ready_fd < 0)
 		return NF_OK;
