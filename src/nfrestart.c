@@ -749,6 +749,11 @@ exec_server(int tellfd)
 	pause_at("forked");
 	if (L.hold_w >= 0)
 		(void)!write(L.hold_w, "G", 1);
+	if (tellfd >= 0) {
+		int32_t z = 0;
+
+		(void)!write(tellfd, &z, sizeof(z));
+	}
 	nf_outflush();
 	execvp(o.cmd[0], o.cmd);
 	e = errno;
@@ -891,8 +896,19 @@ launch_daemon(void)
 		nf_warn("the process for the new server is gone: DOWN");
 		return NF_DOWN;
 	}
-	/* End of file: the exec happened. A negative errno: it failed. */
+	/*
+	 * A zero just before the exec, then end of file: the exec happened;
+	 * a negative errno: it failed. End of file without the zero: that
+	 * process died (was killed) before it got there.
+	 */
 	n = read(L.tell_r, &v, sizeof(v));
+	if (n == 0) {
+		nf_warn("the process for the new server %d died before its "
+		    "exec: DOWN", (int)server);
+		return NF_DOWN;
+	}
+	if (n == sizeof(v) && v == 0)
+		n = read(L.tell_r, &v, sizeof(v));
 	if (n == sizeof(v) && v < 0) {
 		errno = -v;
 		nf_warn("%s: exec: %m (the old server is gone: DOWN)", o.cmd[0]);
@@ -902,23 +918,6 @@ launch_daemon(void)
 		nf_warn("the new server could not be started (%d): DOWN",
 		    (int)v);
 		return (int)v;
-	}
-	/*
-	 * End of file without a word also comes when that process was killed
-	 * before its exec. A dying process has dropped its memory, and with
-	 * it its executable, before its descriptors close; a process that
-	 * exec'd has its new one. No executable: nothing runs.
-	 */
-	if (nf_has_proc()) {
-		char path[64];
-		struct stat es;
-
-		nf_fmt(path, sizeof(path), "/proc/%d/exe", (int)server);
-		if (stat(path, &es) < 0 && errno == ENOENT) {
-			nf_warn("new server %d died at once, or before its exec: "
-			    "DOWN", (int)server);
-			return NF_DOWN;
-		}
 	}
 	nf_debug("new server %d started (daemonized)", (int)server);
 	if (!o.ready_file && !o.ready_tcp && o.ready_fd < 0)
