@@ -282,6 +282,7 @@ struct holdspec {
 	int segs;		/* segments attached, to keep through the gap */
 	int execfd;		/* EOF when the server has exec'd */
 	int ppfd;		/* pidfd of the server, or -1 */
+	int child;		/* the server is our child (-d): waitpid */
 	pid_t server;
 	unsigned long long start_ms;	/* the server's, against PID reuse */
 	pid_t ours[3];		/* our other processes that hold segments */
@@ -364,9 +365,16 @@ hold(struct holdspec *h)
 		if (!lock && !segs)
 			break;
 		if (!daemonized) {
-			int dead = 0, st;
+			int dead = 0, st = 0, known = 0;
 
-			if (h->ppfd >= 0) {
+			if (h->child) {
+				/* Our child: its exit status, on any kernel. */
+				pid_t w = waitpid(h->server, &st, WNOHANG);
+
+				dead = known = w == h->server;
+				if (w < 0 && errno == ECHILD)
+					dead = 1;
+			} else if (h->ppfd >= 0) {
 				pfd[np].fd = h->ppfd;
 				pfd[np].events = POLLIN;
 				dead = poll(pfd, 1, 0) > 0;
@@ -375,9 +383,9 @@ hold(struct holdspec *h)
 				    (nf_proc_read(h->server, &now) == 0 &&
 				    now.start_ms != h->start_ms);
 			if (dead) {
-				int known = exit_status(h->server, h->ppfd,
-				    &st);
-
+				if (!h->child)
+					known = exit_status(h->server, h->ppfd,
+					    &st);
 				if (known && WIFEXITED(st) &&
 				    WEXITSTATUS(st) == 0) {
 					/* It daemonized: wait for its PID file. */
@@ -678,6 +686,7 @@ prefork_holder(int lockfd, pid_t f, pid_t c1, int closefd)
 	h.segs = nheld > 0;
 	h.execfd = p[0];
 	h.ppfd = nf_pidfd_open(me);
+	h.child = 0;
 	h.server = me;
 	h.start_ms = nf_proc_read(me, &pr) == 0 ? pr.start_ms : 0;
 	/* Our other processes, which may still be attached. */
@@ -783,8 +792,39 @@ offfd(int fd)
 }
 
 /*
+ * -d, in the first child, once the second (the server to be) is forked:
+ * where a holder is needed, this process is it. As the server's parent it
+ * reads its exit status on any kernel, and it costs no further fork.
+ */
+static _Noreturn void
+middle_holds(int lockfd, int logfd, int hpipe, pid_t f, pid_t c2)
+{
+	struct holdspec h;
+	int devnull = open("/dev/null", O_RDWR);
+
+	if (devnull >= 0) {
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		/* -v: the holder's words go where the server's go. */
+		dup2(nf_verbose && logfd >= 0 ? logfd : devnull, 2);
+	}
+	h.lockfd = o.wflag ? -1 : lockfd;
+	h.segs = nheld > 0;
+	h.execfd = hpipe;
+	h.ppfd = -1;
+	h.child = 1;
+	h.server = c2;
+	h.start_ms = 0;
+	h.ours[0] = f;
+	h.ours[1] = 0;
+	h.ours[2] = 0;
+	hold(&h);
+}
+
+/*
  * -d, before the old server is signalled: fork, setsid, fork. The second
- * child waits for the go (end of file without it: we gave up).
+ * child waits for the go (end of file without it: we gave up); the first
+ * holds the restart lock (and segments) for it, or exits.
  */
 static void
 prepare_daemon(int lockfd, int logfd)
@@ -792,7 +832,6 @@ prepare_daemon(int lockfd, int logfd)
 	int tell[2], go[2], rfd[2] = { -1, -1 };
 	pid_t c1, f = getpid();
 	int32_t v;
-	int st;
 
 	if (pipe2(tell, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0)
 		nf_die(NF_SYS, "pipe:");
@@ -810,8 +849,8 @@ prepare_daemon(int lockfd, int logfd)
 	if ((c1 = fork()) < 0)
 		nf_die(NF_SYS, "fork:");
 	if (c1 == 0) {
-		pid_t c2, me1 = getpid();
-		int devnull;
+		pid_t c2;
+		int devnull, hp[2] = { -1, -1 };
 		char c = 0;
 
 		close(tell[0]);
@@ -819,10 +858,34 @@ prepare_daemon(int lockfd, int logfd)
 		if (rfd[0] >= 0)
 			close(rfd[0]);
 		setsid();
-		if ((c2 = fork()) < 0)
+		/* The holder's word ('G', then end of file at the exec). */
+		if ((!o.wflag || nheld) && pipe2(hp, O_CLOEXEC) < 0) {
+			v = -errno;
+			(void)!write(tell[1], &v, sizeof(v));
 			_exit(NF_SYS);
-		if (c2 > 0)
-			_exit(0);
+		}
+		nf_outflush();
+		if ((c2 = fork()) < 0) {
+			v = -errno;
+			(void)!write(tell[1], &v, sizeof(v));
+			_exit(NF_SYS);
+		}
+		if (c2 > 0) {
+			/* Nothing of the server's or the foreground's ends may
+			 * stay open here: end of file on them means something. */
+			close(tell[1]);
+			close(go[0]);
+			if (rfd[1] >= 0)
+				close(rfd[1]);
+			if (hp[0] < 0)
+				_exit(0);
+			close(hp[1]);
+			middle_holds(lockfd, logfd, hp[0], f, c2);
+		}
+		if (hp[0] >= 0) {
+			close(hp[0]);
+			L.hold_w = hp[1];
+		}
 		devnull = open("/dev/null", O_RDWR);
 		if (devnull >= 0)
 			dup2(devnull, 0);
@@ -840,14 +903,9 @@ prepare_daemon(int lockfd, int logfd)
 				close(rfd[1]);
 			}
 		}
-		/* The process that will exec: tell the foreground who it is,
-		 * once its holder runs (or why it could not fork one). */
-		v = prefork_holder(lockfd, f, me1, tell[1]);
-		if (v == 0)
-			v = (int32_t)getpid();
+		/* The process that will exec: tell the foreground who it is. */
+		v = (int32_t)getpid();
 		(void)!write(tell[1], &v, sizeof(v));
-		if (v < 0)
-			_exit(NF_SYS);
 		while (read(go[0], &c, 1) < 0 && errno == EINTR)
 			;
 		if (c != 'g')
@@ -858,14 +916,15 @@ prepare_daemon(int lockfd, int logfd)
 	close(go[0]);
 	if (rfd[1] >= 0)
 		close(rfd[1]);
-	waitpid(c1, &st, 0);
+	/* The first child stays as the holder, or has exited: it is not
+	 * waited for (a zombie until we exit). */
 	if (read(tell[0], &v, sizeof(v)) != sizeof(v) || v == 0)
 		nf_die(NF_SYS, "fork: the process for the new server did not "
 		    "start; nothing was touched");
 	if (v < 0) {
 		errno = -v;
-		nf_die(NF_SYS, "fork (restart lock holder): %m; nothing was "
-		    "touched");
+		nf_die(NF_SYS, "fork (the new server and its lock holder): %m; "
+		    "nothing was touched");
 	}
 	L.server = (pid_t)v;
 	L.go_w = go[1];

@@ -10,6 +10,8 @@
  * - the holder, forked before the old server is signalled, which keeps the
  *   lock until the PID file names a live process other than the old one,
  *   or the exec'd server died without daemonizing, or --ready-timeout;
+ *   with -d it is the middle process of the daemonization, the server's
+ *   parent, and always knows how the server ended (waitpid);
  * - the PID file: absent, empty (a server killed between its truncate and
  *   its write) or naming a PID; written by the server itself, truncate then
  *   write, possibly after daemonizing; removed by nfrestart's step 6;
@@ -61,22 +63,25 @@
  *   HOLDER_CRASH           the holder itself may be SIGKILLed.
  *   HOLDER_FORK_FAILS      the holder's fork (or pipe) may fail: nfrestart
  *                          exits 3 before any signal (prefork_holder()
- *                          L665-723, its callers L840-845, L857-864
- *                          and L1280-1284).
+ *                          L673-732 and its caller L1355-1359; with -d,
+ *                          L862-872 and L921-928).
  *   TIMEOUT_ANYTIME        see above.
  *   BROKEN_RELEASE_AT_EXEC no holder: the lock ends at exec. Must fail P1.
  *   BROKEN_NO_GUARD        signal whatever live process the PID file names.
  *                          Must fail P2.
  *   FIXED_OPTS             run 0 uses -d, run 1 does not (instead of each
  *                          choosing): a smaller space for the liveness run.
+ *   ALL_D                  every run uses -d.
  *   NR=3                   three runs (the default is two).
  *
  * Known limitations the model shows (documented in nfrestart(1), THE
  * RESTART LOCK), each a counterexample to P1:
  * - a self-daemonizing server where the holder cannot learn the exit
- *   status, without --ready-timeout: its parent's exit releases the lock
- *   before the child has written the PID file (with it, the lock is kept:
- *   DAEMONIZING READY_TIMEOUT_GIVEN NO_MIDKILL verifies);
+ *   status (without -d, on an older kernel), without --ready-timeout: its
+ *   parent's exit releases the lock before the child has written the PID
+ *   file (with the option the lock is kept: DAEMONIZING
+ *   READY_TIMEOUT_GIVEN NO_MIDKILL verifies; with -d the holder is the
+ *   parent and knows: DAEMONIZING NO_MIDKILL ALL_D verifies);
  * - a self-daemonizing server whose parent is SIGKILLed between its fork
  *   and its exit: the holder takes the death for a failure;
  * - a SIGKILLed holder after the exec, before the server wrote its PID file
@@ -313,20 +318,20 @@ dead:
 }
 
 /*
- * exec_server() L750-753 and what follows: the process me of run r writes
- * 'G' to the holder and execs; the lock fd closes (O_CLOEXEC, pidfile.c
+ * exec_server() L759-767 and what follows: the process me of run r writes
+ * 'G' to the holder (and, with -d, a zero to the foreground) and execs; the lock fd closes (O_CLOEXEC, pidfile.c
  * lockpath() L285-286), and so does the holder's pipe.
  */
 inline become_server(r, me)
 {
 	byte c;
 
-	/* L750-751: 'G' to the holder. */
+	/* L759-760: 'G' to the holder. */
 	if
 	:: atomic { unref(r); died(me); goto dead }
 	:: gword[r] = 1
 	fi;
-	/* L753 execvp: now the server; the lock fd closes. */
+	/* L767 execvp: now the server; the lock fd closes. */
 	atomic {
 		assert(ninst == 0);			/* P1 */
 		ninst++;
@@ -367,13 +372,13 @@ inline become_server(r, me)
 #endif
 }
 
-/* ---- the holder: hold() L310-413 ---- */
+/* ---- the holder: hold() L311-421 ---- */
 
-proctype Holder(byte r; byte old)
+proctype Holder(byte r; byte old; bool kn)
 {
 	bool daemonized;
 
-	/* L321-327: wait for 'G'; end of file without it: give up. */
+	/* L322-328: wait for 'G'; end of file without it: give up. */
 	if
 	:: atomic { gword[r] -> skip }
 	:: atomic { !gword[r] && sgone[r] -> unref(r); goto out }
@@ -381,32 +386,34 @@ proctype Holder(byte r; byte old)
 	:: atomic { unref(r); goto out }
 #endif
 	fi;
-	/* L331-409, polled every 2 ms: modelled as steps taken when enabled. */
+	/* L332-417, polled every 2 ms: modelled as steps taken when enabled. */
 end_hold:
 	do
-	/* L342-357: the PID file names a live process other than the old
+	/* L343-358: the PID file names a live process other than the old
 	 * one (and not the process that will exec, until it has exec'd:
-	 * execd, L335-341, is the end of file on the pipe). */
+	 * execd, L336-342, is the end of file on the pipe). */
 	:: atomic { pf_st == NAMES && pf_pid != old &&
 	    (pf_pid != spid[r] || sexec[r] || sgone[r]) &&
 	    owner[pf_pid] != FREE -> unref(r); goto out }
-	/* L366-400: the server died: exit status 0 means it daemonized. */
+	/* L367-408: the server died: exit status 0 means it daemonized. */
 	:: atomic { !daemonized && sgone[r] ->
 		if
 #ifdef KERNEL_TELLS
 		:: sexit0[r] -> daemonized = 1
 		:: !sexit0[r] -> unref(r); goto out
 #else
-		:: sexit0[r] -> daemonized = 1	/* status read (L381-386) */
-		:: !sexit0[r] -> unref(r); goto out	/* read: a failure (L395-397) */
+		:: sexit0[r] -> daemonized = 1	/* status read (L389-394) */
+		:: !sexit0[r] -> unref(r); goto out	/* read: a failure (L403-405) */
+		/* Unknown: only without -d (with it, the holder is the
+		 * server's parent and waitpid tells it, L370-377). */
 #ifdef READY_TIMEOUT_GIVEN
-		:: true -> daemonized = 1	/* unknown, --ready-timeout (L387-394) */
+		:: !kn -> daemonized = 1	/* --ready-timeout (L395-402) */
 #else
-		:: true -> unref(r); goto out	/* unknown: a failure (L395-397) */
+		:: !kn -> unref(r); goto out	/* a failure (L403-405) */
 #endif
 #endif
 		fi }
-	/* L401-402: --ready-timeout. */
+	/* L409-410: --ready-timeout. */
 #ifdef TIMEOUT_ANYTIME
 	:: atomic { unref(r); goto out }
 #else
@@ -422,44 +429,39 @@ out:
 }
 
 /*
- * prefork_holder() L665-723: pipe, fork twice, the holder inherits the
+ * prefork_holder() L673-732: pipe, fork twice, the holder inherits the
  * lock fd. Under HOLDER_FORK_FAILS the fork may fail: the callers give up
  * before any signal (see Run).
  */
-inline prefork(r, old)
+inline prefork(r, old, kn)
 {
 #if defined(BROKEN_RELEASE_AT_EXEC)
 	skip
 #else
 	refs[r]++;
-	run Holder(r, old)
+	run Holder(r, old, kn)
 #endif
 }
 
-/* ---- -d: the process that will exec, prepare_daemon() L807-850 ---- */
+/* ---- -d: the process that will exec, prepare_daemon() L851-913, in the second child ---- */
 
 proctype Pre(byte r; byte me; byte old)
 {
 	byte i;
 
-	/* L840-845 prefork_holder(), then the PID on the tell pipe. */
-	if
-	:: atomic { unref(r); died(me); goto dead }
-	:: atomic { prefork(r, old) }
-	fi;
-	/* L846-849: wait for the go; end of file without it: exit 0. */
+	/* L909-912: wait for the go; end of file without it: exit 0. */
 	if
 	:: atomic { goword[r] -> skip }
 	:: atomic { !goword[r] && pgone[r] -> unref(r); died(me); goto dead }
 	:: atomic { unref(r); died(me); goto dead }
 	fi;
-	/* L850 exec_server(). */
+	/* L913 exec_server(). */
 	become_server(r, me);
 dead:
 	skip
 }
 
-/* ---- nfrestart: main() L1133-1316 ---- */
+/* ---- nfrestart: main() L1208-1391 ---- */
 
 proctype Run(byte r)
 {
@@ -468,8 +470,10 @@ proctype Run(byte r)
 
 	/* Options: -d or not; run 0 has KILL in its schedule
 	 * (restart/T/KILL/T), the others do not (restart/T: 124). */
-#ifdef FIXED_OPTS
+#if defined(FIXED_OPTS)
 	dflag = r == 0;		/* run 0 with -d, run 1 without */
+#elif defined(ALL_D)
+	dflag = 1;		/* every run with -d */
 #else
 	if
 	:: dflag = 1
@@ -488,7 +492,7 @@ proctype Run(byte r)
 	:: else
 	fi;
 
-	/* 1. L1166-1172 nf_restart_lock() (pidfile.c L354-372): wait for
+	/* 1. L1241-1247 nf_restart_lock() (pidfile.c L354-372): wait for
 	 * the lock, or -t runs out (exit 4); a crash here holds nothing. */
 	if
 	:: atomic { lk == 0 -> lk = r + 1; refs[r] = 1; locked = 1 }
@@ -500,8 +504,8 @@ proctype Run(byte r)
 	 * as the crash offered before the forks below, so they offer none
 	 * (nor does ws_arm(), whose pidfd only this run reads).
 	 */
-	/* 2. L1178-1203 nf_pidfile_read(): absent, empty (with -S/-I: the
-	 * segment check decides, L1192-1199), our own PID (L1186), a PID. */
+	/* 2. L1253-1278 nf_pidfile_read(): absent, empty (with -S/-I: the
+	 * segment check decides, L1267-1274), our own PID (L1261), a PID. */
 	if
 	:: atomic { true ->
 		if
@@ -511,9 +515,9 @@ proctype Run(byte r)
 			snap[r] = pf_pid; snapfresh[r] = pf_fresh; judged = 1
 		fi }
 	fi;
-	/* L1204-1242 nf_guard(): OK is the old server; gone: nothing to
+	/* L1279-1317 nf_guard(): OK is the old server; gone: nothing to
 	 * stop; stale: refuse if it looks like the server (lookalike()
-	 * L462-484: its name, or the segment), else an innocent process. */
+	 * L470-492: its name, or the segment), else an innocent process. */
 	if
 	:: atomic { true ->
 		if
@@ -530,7 +534,7 @@ proctype Run(byte r)
 		:: else
 		fi }
 	fi;
-	/* L1243-1247 still_attached(): no old server but the segment is
+	/* L1318-1322 still_attached(): no old server but the segment is
 	 * attached: refuse (5). */
 	if
 	:: atomic { true ->
@@ -544,23 +548,27 @@ proctype Run(byte r)
 		fi }
 	fi;
 
-	/* L1278-1284: everything that forks, before the signal. */
+	/* L1353-1359: everything that forks, before the signal. */
 	if
 	:: goto crash
 	:: atomic { true ->
 		if
 		:: dflag ->
-			/* prepare_daemon(): fork, setsid, fork (L805-820);
-			 * the pid comes back on the tell pipe (L857-864). */
+			/* prepare_daemon(): fork, setsid, pipe, fork
+			 * (L849-872); the pid comes back on the tell pipe
+			 * (L906-908, L921-928). */
 			PICK(s);
 			if
-			:: s == 0 -> goto quit		/* L857-859: exit 3 */
+			:: s == 0 -> goto quit		/* L868-871: exit 3 */
 #ifdef HOLDER_FORK_FAILS
-			/* The holder's fork failed in that process: it
-			 * tells why instead of its PID, and exits. */
-			:: s != 0 -> goto quit		/* L860-864: exit 3 */
+			/* The holder's pipe failed in the first child: it
+			 * tells why instead of a PID, and exits. */
+			:: s != 0 -> goto quit		/* L862-866: exit 3 */
 #endif
 			:: s != 0 ->
+				/* The first child is the holder (middle_holds()
+				 * L799-822), the second will exec. */
+				prefork(r, old, 1);
 				born(s, NFR);
 				spid[r] = s;
 				refs[r]++;
@@ -569,16 +577,16 @@ proctype Run(byte r)
 		:: else ->
 #ifdef HOLDER_FORK_FAILS
 			if
-			:: goto quit	/* L1280-1284: exit 3, before any signal */
-			:: prefork(r, old)
+			:: goto quit	/* L1355-1359: exit 3, before any signal */
+			:: prefork(r, old, 0)
 			fi
 #else
-			prefork(r, old)
+			prefork(r, old, 0)
 #endif
 		fi }
 	fi;
 
-	/* 4. L1287-1291 stop_old() -> nf_run_sched_for() (wait.c L351-440). */
+	/* 4. L1362-1366 stop_old() -> nf_run_sched_for() (wait.c L351-440). */
 	if
 	:: old != 0 ->
 		/* wait.c L368 ws_arm(): pidfds open before the first signal. */
@@ -613,13 +621,13 @@ proctype Run(byte r)
 				:: goto quit	/* 124 */
 				:: goto crash
 				fi
-			:: else -> goto quit	/* L610-614: 124, nothing started */
+			:: else -> goto quit	/* L618-622: 124, nothing started */
 			fi
 		fi
 	:: else
 	fi;
 
-	/* 5. L1294-1302 wait_detached(): nobody attached any more, or -t. */
+	/* 5. L1369-1377 wait_detached(): nobody attached any more, or -t. */
 	if
 	:: old != 0 ->
 		if
@@ -634,7 +642,7 @@ proctype Run(byte r)
 	:: else
 	fi;
 
-	/* 6. L1304 remove_pidfile() L619-643: refuse (5) if the file names
+	/* 6. L1379 remove_pidfile() L627-651: refuse (5) if the file names
 	 * a live process (not our own PID, NF_PF_SELF) other than the one
 	 * read at step 2; else unlink. */
 	if
@@ -646,13 +654,13 @@ proctype Run(byte r)
 	fi;
 	if
 	:: goto crash
-	:: pf_st = ABSENT			/* L637 unlink */
+	:: pf_st = ABSENT			/* L645 unlink */
 	fi;
 
 	/* 7-8. */
 	if
 	:: dflag ->
-		/* launch_daemon() L890: the go; L895: read until the exec
+		/* launch_daemon() L954: the go; L963-970: read until the exec
 		 * closes the tell pipe, or the process dies. */
 		if
 		:: goto crash
@@ -664,7 +672,7 @@ proctype Run(byte r)
 		:: goto crash
 		fi
 	:: else ->
-		/* L1315 exec_server(). */
+		/* L1390 exec_server(). */
 		become_server(r, me)
 	fi;
 	goto gone;

@@ -108,6 +108,9 @@ check daemonizing-ready-timeout P1 holds safety -DDAEMONIZING \
     -DREADY_TIMEOUT_GIVEN -DNO_MIDKILL -DFIXED_OPTS
 check daemonizing-no-ready-tmo P1 fails safety -DDAEMONIZING \
     -DNO_MIDKILL -DFIXED_OPTS
+# With -d the holder is the server's parent and knows how it ended: a
+# self-daemonizing server needs no --ready-timeout there.
+check daemonizing-with-d P1 holds safety -DDAEMONIZING -DNO_MIDKILL -DALL_D
 if [ "${MODEL_FULL:-0}" = 1 ]; then
 	check daemonizing-rt-all-opts P1 holds safety -DDAEMONIZING \
 	    -DREADY_TIMEOUT_GIVEN -DNO_MIDKILL
