@@ -799,9 +799,16 @@ offfd(int fd)
 static _Noreturn void
 middle_holds(int lockfd, int logfd, int hpipe, pid_t f, pid_t c2)
 {
+	static const int ign[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1,
+	    SIGUSR2, SIGPIPE, SIGALRM, NF_SIG_RESTART };
 	struct holdspec h;
 	int devnull = open("/dev/null", O_RDWR);
 
+	/* The server is in this process group: a signal meant for its group
+	 * (kill -- -PGID, a reload sent to all) must not end the holder, and
+	 * the lock with it. SIGKILL still does. */
+	for (size_t i = 0; i < sizeof(ign) / sizeof(ign[0]); i++)
+		signal(ign[i], SIG_IGN);
 	if (devnull >= 0) {
 		dup2(devnull, 0);
 		dup2(devnull, 1);
