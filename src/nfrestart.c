@@ -665,34 +665,61 @@ static struct {
 } L = { -1, -1, -1, -1, 0, { 0 }, 0 };
 
 /*
- * In the process that will exec: fork the holder now, if it has a job
- * (the restart lock without -w; segments under shm_rmid_forced). Returns 0,
- * or -errno when the pipe or the fork failed: without its holder the lock
- * would end at the exec, so the caller gives up before any signal.
+ * Has a holder a job? The restart lock without -w (the server writes its
+ * own PID file, perhaps late); segments held under shm_rmid_forced.
  */
 static int
-prefork_holder(int lockfd, pid_t f, pid_t c1, int closefd)
+holder_needed(void)
+{
+	return !o.wflag || nheld;
+}
+
+/* What both kinds of holder are given: the lock, segments, the exec pipe. */
+static void
+holder_spec(struct holdspec *h, int lockfd, int execfd, pid_t server)
+{
+	memset(h, 0, sizeof(*h));
+	h->lockfd = o.wflag ? -1 : lockfd;
+	h->segs = nheld > 0;
+	h->execfd = execfd;
+	h->ppfd = -1;
+	h->server = server;
+}
+
+/* A holder's standard streams: /dev/null, and with -v stderr to ERRFD. */
+static void
+holder_stdio(int errfd)
+{
+	int devnull = open("/dev/null", O_RDWR);
+
+	if (devnull < 0)
+		return;
+	dup2(devnull, 0);
+	dup2(devnull, 1);
+	dup2(nf_verbose && errfd >= 0 ? errfd : devnull, 2);
+}
+
+/*
+ * Without -d, in the process that will exec: fork the holder now, if it has
+ * a job. Returns 0, or -errno when the pipe or the fork failed: without its
+ * holder the lock would end at the exec, so the caller gives up before any
+ * signal.
+ */
+static int
+prefork_holder(int lockfd)
 {
 	struct holdspec h;
 	struct nf_proc pr;
 	int p[2], e;
 	pid_t me = getpid(), hp;
 
-	if (o.wflag && !nheld)
+	if (!holder_needed())
 		return 0;
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
-	h.lockfd = o.wflag ? -1 : lockfd;
-	h.segs = nheld > 0;
-	h.execfd = p[0];
+	holder_spec(&h, lockfd, p[0], me);
 	h.ppfd = nf_pidfd_open(me);
-	h.child = 0;
-	h.server = me;
 	h.start_ms = nf_proc_read(me, &pr) == 0 ? pr.start_ms : 0;
-	/* Our other processes, which may still be attached. */
-	h.ours[0] = f;
-	h.ours[1] = c1;
-	h.ours[2] = 0;
 	/*
 	 * Fork twice and reap the first: the holder must not linger as a
 	 * zombie child of the server, which will not reap what it did not
@@ -703,19 +730,8 @@ prefork_holder(int lockfd, pid_t f, pid_t c1, int closefd)
 	if (hp == 0 && fork() != 0)
 		_exit(0);
 	if (hp == 0) {
-		int devnull = open("/dev/null", O_RDWR);
-
 		close(p[1]);
-		if (closefd >= 0)
-			close(closefd);
-		if (o.ready_fd >= 0)
-			close(o.ready_fd);
-		if (devnull >= 0) {
-			dup2(devnull, 0);
-			dup2(devnull, 1);
-			if (!nf_verbose)
-				dup2(devnull, 2);
-		}
+		holder_stdio(2);
 		hold(&h);
 	}
 	e = errno;
@@ -802,29 +818,17 @@ middle_holds(int lockfd, int logfd, int hpipe, pid_t f, pid_t c2)
 	static const int ign[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1,
 	    SIGUSR2, SIGPIPE, SIGALRM, NF_SIG_RESTART };
 	struct holdspec h;
-	int devnull = open("/dev/null", O_RDWR);
 
 	/* The server is in this process group: a signal meant for its group
 	 * (kill -- -PGID, a reload sent to all) must not end the holder, and
 	 * the lock with it. SIGKILL still does. */
 	for (size_t i = 0; i < sizeof(ign) / sizeof(ign[0]); i++)
 		signal(ign[i], SIG_IGN);
-	if (devnull >= 0) {
-		dup2(devnull, 0);
-		dup2(devnull, 1);
-		/* -v: the holder's words go where the server's go. */
-		dup2(nf_verbose && logfd >= 0 ? logfd : devnull, 2);
-	}
-	h.lockfd = o.wflag ? -1 : lockfd;
-	h.segs = nheld > 0;
-	h.execfd = hpipe;
-	h.ppfd = -1;
+	/* -v: the holder's words go where the server's go. */
+	holder_stdio(logfd);
+	holder_spec(&h, lockfd, hpipe, c2);
 	h.child = 1;
-	h.server = c2;
-	h.start_ms = 0;
-	h.ours[0] = f;
-	h.ours[1] = 0;
-	h.ours[2] = 0;
+	h.ours[0] = f;		/* the foreground, attached until it exits */
 	hold(&h);
 }
 
@@ -866,13 +870,9 @@ prepare_daemon(int lockfd, int logfd)
 			close(rfd[0]);
 		setsid();
 		/* The holder's word ('G', then end of file at the exec). */
-		if ((!o.wflag || nheld) && pipe2(hp, O_CLOEXEC) < 0) {
-			v = -errno;
-			(void)!write(tell[1], &v, sizeof(v));
-			_exit(NF_SYS);
-		}
 		nf_outflush();
-		if ((c2 = fork()) < 0) {
+		if ((holder_needed() && pipe2(hp, O_CLOEXEC) < 0) ||
+		    (c2 = fork()) < 0) {
 			v = -errno;
 			(void)!write(tell[1], &v, sizeof(v));
 			_exit(NF_SYS);
@@ -1359,7 +1359,7 @@ main(int argc, char **argv)
 		L.had_rfile = 1;
 	if (o.cmd && o.dflag)
 		prepare_daemon(lockfd, logfd);
-	else if (o.cmd && (r = prefork_holder(lockfd, 0, 0, -1)) < 0) {
+	else if (o.cmd && (r = prefork_holder(lockfd)) < 0) {
 		errno = -r;
 		nf_die(NF_SYS, "fork (restart lock holder): %m; nothing was "
 		    "touched");

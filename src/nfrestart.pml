@@ -63,8 +63,8 @@
  *   HOLDER_CRASH           the holder itself may be SIGKILLed.
  *   HOLDER_FORK_FAILS      the holder's fork (or pipe) may fail: nfrestart
  *                          exits 3 before any signal (prefork_holder()
- *                          L673-732 and its caller L1355-1359; with -d,
- *                          L862-872 and L921-928).
+ *                          L702-748 and its caller L1362-1366; with -d,
+ *                          L873-879 and L928-935).
  *   TIMEOUT_ANYTIME        see above.
  *   BROKEN_RELEASE_AT_EXEC no holder: the lock ends at exec. Must fail P1.
  *   BROKEN_NO_GUARD        signal whatever live process the PID file names.
@@ -318,7 +318,7 @@ dead:
 }
 
 /*
- * exec_server() L759-767 and what follows: the process me of run r writes
+ * exec_server() L775-783 and what follows: the process me of run r writes
  * 'G' to the holder (and, with -d, a zero to the foreground) and execs; the lock fd closes (O_CLOEXEC, pidfile.c
  * lockpath() L285-286), and so does the holder's pipe.
  */
@@ -326,12 +326,12 @@ inline become_server(r, me)
 {
 	byte c;
 
-	/* L759-760: 'G' to the holder. */
+	/* L775-776: 'G' to the holder. */
 	if
 	:: atomic { unref(r); died(me); goto dead }
 	:: gword[r] = 1
 	fi;
-	/* L767 execvp: now the server; the lock fd closes. */
+	/* L783 execvp: now the server; the lock fd closes. */
 	atomic {
 		assert(ninst == 0);			/* P1 */
 		ninst++;
@@ -429,7 +429,7 @@ out:
 }
 
 /*
- * prefork_holder() L673-732: pipe, fork twice, the holder inherits the
+ * prefork_holder() L702-748: pipe, fork twice, the holder inherits the
  * lock fd. Under HOLDER_FORK_FAILS the fork may fail: the callers give up
  * before any signal (see Run).
  */
@@ -443,25 +443,25 @@ inline prefork(r, old, kn)
 #endif
 }
 
-/* ---- -d: the process that will exec, prepare_daemon() L851-913, in the second child ---- */
+/* ---- -d: the second child, which will exec (prepare_daemon() L841-937) ---- */
 
 proctype Pre(byte r; byte me; byte old)
 {
 	byte i;
 
-	/* L909-912: wait for the go; end of file without it: exit 0. */
+	/* L916-919: wait for the go; end of file without it: exit 0. */
 	if
 	:: atomic { goword[r] -> skip }
 	:: atomic { !goword[r] && pgone[r] -> unref(r); died(me); goto dead }
 	:: atomic { unref(r); died(me); goto dead }
 	fi;
-	/* L913 exec_server(). */
+	/* L920 exec_server(). */
 	become_server(r, me);
 dead:
 	skip
 }
 
-/* ---- nfrestart: main() L1208-1391 ---- */
+/* ---- nfrestart: main() L1215-1398 ---- */
 
 proctype Run(byte r)
 {
@@ -492,7 +492,7 @@ proctype Run(byte r)
 	:: else
 	fi;
 
-	/* 1. L1241-1247 nf_restart_lock() (pidfile.c L354-372): wait for
+	/* 1. L1248-1254 nf_restart_lock() (pidfile.c L354-372): wait for
 	 * the lock, or -t runs out (exit 4); a crash here holds nothing. */
 	if
 	:: atomic { lk == 0 -> lk = r + 1; refs[r] = 1; locked = 1 }
@@ -504,8 +504,8 @@ proctype Run(byte r)
 	 * as the crash offered before the forks below, so they offer none
 	 * (nor does ws_arm(), whose pidfd only this run reads).
 	 */
-	/* 2. L1253-1278 nf_pidfile_read(): absent, empty (with -S/-I: the
-	 * segment check decides, L1267-1274), our own PID (L1261), a PID. */
+	/* 2. L1260-1285 nf_pidfile_read(): absent, empty (with -S/-I: the
+	 * segment check decides, L1274-1281), our own PID (L1268), a PID. */
 	if
 	:: atomic { true ->
 		if
@@ -515,7 +515,7 @@ proctype Run(byte r)
 			snap[r] = pf_pid; snapfresh[r] = pf_fresh; judged = 1
 		fi }
 	fi;
-	/* L1279-1317 nf_guard(): OK is the old server; gone: nothing to
+	/* L1286-1324 nf_guard(): OK is the old server; gone: nothing to
 	 * stop; stale: refuse if it looks like the server (lookalike()
 	 * L470-492: its name, or the segment), else an innocent process. */
 	if
@@ -534,7 +534,7 @@ proctype Run(byte r)
 		:: else
 		fi }
 	fi;
-	/* L1318-1322 still_attached(): no old server but the segment is
+	/* L1325-1329 still_attached(): no old server but the segment is
 	 * attached: refuse (5). */
 	if
 	:: atomic { true ->
@@ -548,26 +548,26 @@ proctype Run(byte r)
 		fi }
 	fi;
 
-	/* L1353-1359: everything that forks, before the signal. */
+	/* L1360-1366: everything that forks, before the signal. */
 	if
 	:: goto crash
 	:: atomic { true ->
 		if
 		:: dflag ->
 			/* prepare_daemon(): fork, setsid, pipe, fork
-			 * (L849-872); the pid comes back on the tell pipe
-			 * (L906-908, L921-928). */
+			 * (L860-879); the pid comes back on the tell pipe
+			 * (L913-915, L928-935). */
 			PICK(s);
 			if
-			:: s == 0 -> goto quit		/* L868-871: exit 3 */
+			:: s == 0 -> goto quit		/* L874-879: exit 3 */
 #ifdef HOLDER_FORK_FAILS
 			/* The holder's pipe failed in the first child: it
 			 * tells why instead of a PID, and exits. */
-			:: s != 0 -> goto quit		/* L862-866: exit 3 */
+			:: s != 0 -> goto quit		/* L874-879: exit 3 */
 #endif
 			:: s != 0 ->
 				/* The first child is the holder (middle_holds()
-				 * L799-822), the second will exec. */
+				 * L815-833), the second will exec. */
 				prefork(r, old, 1);
 				born(s, NFR);
 				spid[r] = s;
@@ -577,7 +577,7 @@ proctype Run(byte r)
 		:: else ->
 #ifdef HOLDER_FORK_FAILS
 			if
-			:: goto quit	/* L1355-1359: exit 3, before any signal */
+			:: goto quit	/* L1362-1366: exit 3, before any signal */
 			:: prefork(r, old, 0)
 			fi
 #else
@@ -586,7 +586,7 @@ proctype Run(byte r)
 		fi }
 	fi;
 
-	/* 4. L1362-1366 stop_old() -> nf_run_sched_for() (wait.c L351-440). */
+	/* 4. L1369-1373 stop_old() -> nf_run_sched_for() (wait.c L351-440). */
 	if
 	:: old != 0 ->
 		/* wait.c L368 ws_arm(): pidfds open before the first signal. */
@@ -627,7 +627,7 @@ proctype Run(byte r)
 	:: else
 	fi;
 
-	/* 5. L1369-1377 wait_detached(): nobody attached any more, or -t. */
+	/* 5. L1376-1384 wait_detached(): nobody attached any more, or -t. */
 	if
 	:: old != 0 ->
 		if
@@ -642,7 +642,7 @@ proctype Run(byte r)
 	:: else
 	fi;
 
-	/* 6. L1379 remove_pidfile() L627-651: refuse (5) if the file names
+	/* 6. L1386 remove_pidfile() L627-651: refuse (5) if the file names
 	 * a live process (not our own PID, NF_PF_SELF) other than the one
 	 * read at step 2; else unlink. */
 	if
@@ -660,7 +660,7 @@ proctype Run(byte r)
 	/* 7-8. */
 	if
 	:: dflag ->
-		/* launch_daemon() L954: the go; L963-970: read until the exec
+		/* launch_daemon() L961: the go; L970-977: read until the exec
 		 * closes the tell pipe, or the process dies. */
 		if
 		:: goto crash
@@ -672,7 +672,7 @@ proctype Run(byte r)
 		:: goto crash
 		fi
 	:: else ->
-		/* L1390 exec_server(). */
+		/* L1397 exec_server(). */
 		become_server(r, me)
 	fi;
 	goto gone;
