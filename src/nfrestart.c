@@ -515,7 +515,7 @@ tcp_owned(const struct tcpaddr *t, pid_t pid)
 		return -1;
 	nf_fmt(path, sizeof(path), "/proc/%d/fd", (int)pid);
 	r = nf_dir_each(path, lsn_fd, &l);
-	return r < 0 ? -1 : r;
+	return r < 0 ? (errno == ENOENT ? 0 : -1) : r;
 }
 
 /* ---- the exit status of a process that is not our child ---- */
@@ -1313,21 +1313,12 @@ how_ended(pid_t pid, int pfd, char *buf, size_t n)
 	return buf;
 }
 
-/* The readiness check, once: 1 ready, 0 not yet, -1 never (DOWN, said). */
+/* What the server has shown: 1 ready, 0 not yet, -1 never (said). */
 static int
-ready_look(pid_t server, const struct tcpaddr *ta, int spfd)
+ready_seen(pid_t server, const struct tcpaddr *ta)
 {
 	struct stat rs;
-	char b[48];
-	int alive = nf_alive(server);
 
-	/* A dead server is not ready, whatever the file or port says. */
-	if (alive == 0) {
-		nf_warn("new server %d died before it was ready (%s): DOWN%s%s",
-		    (int)server, how_ended(server, spfd, b, sizeof(b)),
-		    o.log ? "; its output is in " : "", o.log ? o.log : "");
-		return -1;
-	}
 	if (o.ready_file && stat(o.ready_file, &rs) == 0 && rs.st_size > 0 &&
 	    (!L.had_rfile || rs.st_ino != L.rst0.st_ino ||
 	    rs.st_mtim.tv_sec != L.rst0.st_mtim.tv_sec ||
@@ -1364,6 +1355,23 @@ ready_look(pid_t server, const struct tcpaddr *ta, int spfd)
 		}
 	}
 	return 0;
+}
+
+/* The readiness check, once: 1 ready, 0 not yet, -1 never (DOWN, said). */
+static int
+ready_look(pid_t server, const struct tcpaddr *ta, int spfd)
+{
+	char b[48];
+	int r = ready_seen(server, ta);
+
+	/* A dead server is not ready, whatever the file or port says. */
+	if (r >= 0 && nf_alive(server) == 0) {
+		nf_warn("new server %d died before it was ready (%s): DOWN%s%s",
+		    (int)server, how_ended(server, spfd, b, sizeof(b)),
+		    o.log ? "; its output is in " : "", o.log ? o.log : "");
+		return -1;
+	}
+	return r;
 }
 
 /* What the readiness check looks for, for the messages. */

@@ -71,7 +71,7 @@ servers() {
 		_c=$(tr '\0' ' ' < "$_d/cmdline" 2> /dev/null) || continue
 		case $_c in
 		*nfserver*" -I $1"*|*nfserver*" -I $1 "*)
-			case $_c in *--peek*) continue ;; esac
+			case $_c in *--peek*|*--hold*|*--map*) continue ;; esac
 			alive "${_d#/proc/}" && echo "${_d#/proc/}" ;;
 		esac
 	done
