@@ -17,7 +17,7 @@
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 CC=${ASAN_CC:-clang}
 TOOLS="nfpid nfsignal nfwait nfshm nfrestart"
-LIBSRC="addr fmt guard msg parse pidfd pidfile proc shm shmhdr sig wait"
+LIBSRC="addr fmt guard msg parse pidfd pidfile pidrules proc shm shmhdr sig wait"
 CFLAGS="-std=c11 -g -O1 -Wall -Wextra -fno-omit-frame-pointer"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 LOGS=$TOP/bin/asan/logs

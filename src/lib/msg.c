@@ -62,6 +62,24 @@ nf_sleep_ms(long long ms)
 {
 	Sleep((DWORD)ms);
 }
+
+const char *
+nf_winerr(unsigned long e)
+{
+	static char buf[320];
+	DWORD n;
+
+	n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM |
+	    FORMAT_MESSAGE_IGNORE_INSERTS, NULL, (DWORD)e, 0, buf, 256, NULL);
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
+	    buf[n - 1] == ' ' || buf[n - 1] == '.'))
+		n--;
+	if (n)
+		nf_fmt(buf + n, sizeof(buf) - n, " (error %lu)", e);
+	else
+		nf_fmt(buf, sizeof(buf), "error %lu", e);
+	return buf;
+}
 #else
 long long
 nf_now_us(void)

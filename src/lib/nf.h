@@ -33,6 +33,8 @@ size_t nf_fmt(char *buf, size_t n, const char *fmt, ...);
  * holding no '"') quoted into BUF, always NUL-terminated; returns the whole
  * length, which may be N or more. */
 size_t nf_winquote(char *buf, size_t n, char **argv);
+/* "3.141 s" from microseconds (a negative time is 0). */
+const char *nf_secs(long long us, char *buf, size_t n);
 
 /* ---- parse.c: input parsing, range-checked; portable ---- */
 /* Unsigned decimal, digits only, lo..hi. 0 ok, -1 bad (why set). */
@@ -86,12 +88,14 @@ int nf_common_opt(int c, const char *usage, const char *tool);
 _Noreturn void nf_exit(int code);	/* flushes stdout, then exits */
 long long nf_now_us(void);		/* monotonic */
 void nf_sleep_ms(long long ms);
+#ifdef _WIN32
+const char *nf_winerr(unsigned long e);	/* FormatMessage, in a static buffer */
+#endif
 
-#ifndef _WIN32
 #include <sys/types.h>
 #include <sys/stat.h>
 
-/* ---- pidfile.c ---- */
+/* ---- pidfile.c (pidrules.c: the part every platform shares) ---- */
 enum {
 	NF_PF_OK,		/* pid set */
 	NF_PF_ABSENT,		/* no file, or a dangling symlink */
@@ -109,10 +113,20 @@ struct nf_pidfile {
 	const char *why;
 	struct stat st;		/* the file as read */
 };
-unsigned long nf_pid_max(void);
-int nf_pidfile_read(const char *path, int unsafe_ok, struct nf_pidfile *pf);
+/* The rules for the N bytes a reader got (it reads at most 65): sets and
+ * returns pf->status (pid, why, empty), or -1 after 5 ms when the file was
+ * empty and should be read again (TRIES reads before this one). */
+int nf_pidfile_judge(struct nf_pidfile *pf, const char *buf, size_t n,
+    int tries, unsigned long pidmax, unsigned long self);
 /* Print the status as `prog: FILE: ...`; returns the exit code for it. */
 int nf_pidfile_report(const struct nf_pidfile *pf);
+/* A process that started more than this after its PID file was written is
+ * not its writer (file times lag the clock a little). */
+#define NF_START_SLACK_MS 50
+
+#ifndef _WIN32
+unsigned long nf_pid_max(void);
+int nf_pidfile_read(const char *path, int unsafe_ok, struct nf_pidfile *pf);
 int nf_pidfile_write(const char *path, pid_t pid);	/* temp+fsync+rename */
 /* pidfile(3) order: open, flock, same file?, truncate, write, fsync.
  * Returns NF_OK with *fd locked (not close-on-exec when keep), NF_BUSY with
@@ -147,7 +161,6 @@ const char *nf_memfind(const char *hay, size_t n, const char *needle,
     size_t nl);
 /* A file's mtime on the boot-time clock, in ms. */
 long long nf_mtime_boot_ms(const struct stat *st);
-#define NF_START_SLACK_MS 50
 
 /* ---- pidfd.c ---- */
 int nf_pidfd_open(pid_t pid);	/* fd, or -1: ESRCH gone, else unavailable */
