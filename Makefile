@@ -14,8 +14,9 @@ BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
 DESTDIR =
 
 LIBOBJ = src/lib/addr.o src/lib/fmt.o src/lib/guard.o src/lib/msg.o \
-	src/lib/parse.o src/lib/pidfd.o src/lib/pidfile.o src/lib/pidrules.o \
-	src/lib/proc.o src/lib/shm.o src/lib/shmhdr.o src/lib/sig.o src/lib/wait.o
+	src/lib/opt.o src/lib/parse.o src/lib/pidfd.o src/lib/pidfile.o \
+	src/lib/pidrules.o src/lib/proc.o src/lib/shm.o src/lib/shmhdr.o \
+	src/lib/sig.o src/lib/wait.o
 LIBHDR = src/lib/nf.h src/lib/opts.h src/lib/shm.h src/lib/shmhdr.h
 TOOLS = bin/nfpid bin/nfsignal bin/nfwait bin/nfshm bin/nfrestart
 MAN1 = man/nfpid.1 man/nfsignal.1 man/nfwait.1 man/nfshm.1 man/nfrestart.1 man/nfrestart.exe.1
@@ -30,7 +31,7 @@ FIXTURES = tests/bin/nfserver tests/bin/nfinit tests/bin/nfmany tests/bin/nfmem
 WINCC = x86_64-w64-mingw32-gcc
 WINCFLAGS = -std=c11 -Os -Wall -Wextra -Werror -ffunction-sections -fdata-sections
 WINLDFLAGS = -static -s -Wl,--gc-sections
-WINLIB = src/lib/addr.c src/lib/fmt.c src/lib/msg.c src/lib/parse.c \
+WINLIB = src/lib/addr.c src/lib/fmt.c src/lib/msg.c src/lib/opt.c src/lib/parse.c \
 	src/lib/pidrules.c src/lib/sig.c
 WINTOOLS = bin/nfrestart.exe
 WINFIX = tests/bin/winpeer.exe

@@ -229,9 +229,9 @@ main(int argc, char **argv)
 		usage();
 	}
 	argc--, argv++;
-	while ((c = getopt_long(argc, argv, "+" NF_ADDR_SHORT "fhqvV", lo,
-	    NULL)) != -1) {
-		if (nf_addr_opt(&a, c, optarg))
+	while ((c = nf_getopt(argc, argv, "+" NF_ADDR_SHORT "fhqvV",
+	    lo)) != -1) {
+		if (nf_addr_opt(&a, c, nf_optarg))
 			continue;
 		switch (c) {
 		case 'f':
@@ -243,8 +243,8 @@ main(int argc, char **argv)
 			break;
 		}
 	}
-	argc -= optind;
-	argv += optind;
+	argc -= nf_optind;
+	argv += nf_optind;
 	if (!strcmp(cmd, "write")) {
 		nf_addr_finish(&a, 0);
 		nf_exit(cmd_write(&a, argc, argv));

@@ -990,48 +990,48 @@ parse(int argc, char **argv)
 	o.tmo = -1;
 	o.hold_ms = HOLD_MS;
 	o.ready_ms = READY_MS;
-	while ((c = getopt_long(argc, argv, "+" NF_ADDR_SHORT "hm:nqr:s:t:vVw",
-	    lo, NULL)) != -1) {
+	while ((c = nf_getopt(argc, argv, "+" NF_ADDR_SHORT "hm:nqr:s:t:vVw",
+	    lo)) != -1) {
 		if (c == NF_OPT_SHM || c == NF_OPT_UNSAFE) {
 			nf_warn("%s: not available on Windows",
 			    c == NF_OPT_SHM ? "--shm" : "--unsafe-pidfile");
 			usage();
 		}
-		if (nf_addr_opt(&o.a, c, optarg))
+		if (nf_addr_opt(&o.a, c, nf_optarg))
 			continue;
 		switch (c) {
 		case 'm':
-			if (!*optarg)
+			if (!*nf_optarg)
 				nf_die(NF_USAGE, "-m: empty mapping name");
 			if (o.nmaps == MAXMAPS)
 				nf_die(NF_USAGE, "-m: at most %d mappings",
 				    MAXMAPS);
-			o.maps[o.nmaps++] = optarg;
+			o.maps[o.nmaps++] = nf_optarg;
 			break;
 		case 'n':
 			o.dry = 1;
 			break;
 		case 'r':
-			schedarg = optarg;
+			schedarg = nf_optarg;
 			break;
 		case 's':
-			sigarg = optarg;
+			sigarg = nf_optarg;
 			break;
 		case 't':
-			if (nf_parse_dur(optarg, &o.tmo, &why) < 0)
-				nf_die(NF_USAGE, "-t %s: %s", optarg, why);
+			if (nf_parse_dur(nf_optarg, &o.tmo, &why) < 0)
+				nf_die(NF_USAGE, "-t %s: %s", nf_optarg, why);
 			break;
 		case 'w':
 			o.wflag = 1;
 			break;
 		case NF_OPT_HOLD:
-			if (nf_parse_dur(optarg, &o.hold_ms, &why) < 0)
-				nf_die(NF_USAGE, "--hold %s: %s", optarg, why);
+			if (nf_parse_dur(nf_optarg, &o.hold_ms, &why) < 0)
+				nf_die(NF_USAGE, "--hold %s: %s", nf_optarg, why);
 			break;
 		case NF_OPT_READY_TIMEOUT:
-			if (nf_parse_dur(optarg, &o.ready_ms, &why) < 0)
+			if (nf_parse_dur(nf_optarg, &o.ready_ms, &why) < 0)
 				nf_die(NF_USAGE, "--ready-timeout %s: %s",
-				    optarg, why);
+				    nf_optarg, why);
 			o.ready_given = 1;
 			break;
 		case NF_OPT_FORCE:
@@ -1043,8 +1043,8 @@ parse(int argc, char **argv)
 			break;
 		}
 	}
-	argc -= optind;
-	argv += optind;
+	argc -= nf_optind;
+	argv += nf_optind;
 	if (argc)
 		o.cmd = argv;
 

@@ -1093,14 +1093,14 @@ parse(int argc, char **argv)
 	o.tmo = -1;
 	o.ready_fd = -1;
 	o.ready_ms = 30000;
-	while ((c = getopt_long(argc, argv, "+" NF_ADDR_SHORT "dhno:qr:s:t:vVw",
-	    lo, NULL)) != -1) {
+	while ((c = nf_getopt(argc, argv, "+" NF_ADDR_SHORT "dhno:qr:s:t:vVw",
+	    lo)) != -1) {
 		switch (c) {
 		case NF_OPT_SHM:
 			if (o.nshm >= MAXSHM)
 				nf_die(NF_USAGE, "--shm: at most %d keys", MAXSHM);
-			if (nf_parse_key(optarg, &o.shm[o.nshm], &why) < 0)
-				nf_die(NF_USAGE, "--shm %s: %s", optarg, why);
+			if (nf_parse_key(nf_optarg, &o.shm[o.nshm], &why) < 0)
+				nf_die(NF_USAGE, "--shm %s: %s", nf_optarg, why);
 			o.nshm++;
 			continue;
 		case 'd':
@@ -1110,17 +1110,17 @@ parse(int argc, char **argv)
 			o.dry = 1;
 			continue;
 		case 'o':
-			o.log = optarg;
+			o.log = nf_optarg;
 			continue;
 		case 'r':
-			rarg = optarg;
+			rarg = nf_optarg;
 			continue;
 		case 's':
-			sarg = optarg;
+			sarg = nf_optarg;
 			continue;
 		case 't':
-			if (nf_parse_dur(optarg, &o.tmo, &why) < 0)
-				nf_die(NF_USAGE, "-t %s: %s", optarg, why);
+			if (nf_parse_dur(nf_optarg, &o.tmo, &why) < 0)
+				nf_die(NF_USAGE, "-t %s: %s", nf_optarg, why);
 			continue;
 		case 'w':
 			o.wflag = 1;
@@ -1129,40 +1129,41 @@ parse(int argc, char **argv)
 			o.force = 1;
 			continue;
 		case NF_OPT_READY_FILE:
-			if (!*optarg)
+			if (!*nf_optarg)
 				nf_die(NF_USAGE, "--ready-file: empty name");
-			o.ready_file = optarg;
+			o.ready_file = nf_optarg;
 			nready++;
 			continue;
 		case NF_OPT_READY_TCP:
-			if (parse_tcp(optarg, &ta) < 0)
+			if (parse_tcp(nf_optarg, &ta) < 0)
 				nf_die(NF_USAGE, "--ready-tcp %s: not [HOST:]PORT "
-				    "(HOST an IP address)", optarg);
-			o.ready_tcp = optarg;
+				    "(HOST an IP address)", nf_optarg);
+			o.ready_tcp = nf_optarg;
 			nready++;
 			continue;
 		case NF_OPT_READY_FD:
-			if (nf_parse_ulong(optarg, 3, 1023, &v, &why) < 0)
+			if (nf_parse_ulong(nf_optarg, 3, 1023, &v, &why) < 0)
 				nf_die(NF_USAGE, "--ready-fd %s: %s (3..1023)",
-				    optarg, why);
+				    nf_optarg, why);
 			o.ready_fd = (int)v;
 			nready++;
 			continue;
 		case NF_OPT_READY_TIMEOUT:
-			if (nf_parse_dur(optarg, &o.ready_ms, &why) < 0)
-				nf_die(NF_USAGE, "--ready-timeout %s: %s", optarg,
+			if (nf_parse_dur(nf_optarg, &o.ready_ms, &why) < 0)
+				nf_die(NF_USAGE, "--ready-timeout %s: %s", nf_optarg,
 				    why);
 			o.ready_given = 1;
 			continue;
 		default:
-			if (nf_addr_opt(&o.a, c, optarg) ||
+			if (nf_addr_opt(&o.a, c, nf_optarg) ||
 			    nf_common_opt(c, usage_text, "nfrestart"))
 				continue;
+			nf_sigopt_hint();
 			usage();
 		}
 	}
-	argc -= optind;
-	argv += optind;
+	argc -= nf_optind;
+	argv += nf_optind;
 	o.cmd = argc > 0 ? argv : NULL;
 	nf_addr_finish(&o.a, 1);
 	if (o.a.server) {

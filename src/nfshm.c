@@ -1614,13 +1614,13 @@ main(int argc, char **argv)
 	is_ls = !strcmp(cmd, "ls");
 	is_lock = !strcmp(cmd, "rm") || !strcmp(cmd, "restore");
 	argc--, argv++;
-	while ((c = getopt_long(argc, argv, "C:fHhI:k:p:qS:t:u:vV", lo,
-	    NULL)) != -1) {
+	while ((c = nf_getopt(argc, argv, "C:fHhI:k:p:qS:t:u:vV",
+	    lo)) != -1) {
 		switch (c) {
 		case 'C': case 'I': case 'p': case 'S':
 			if (is_ls || (c == 'p' && !is_lock))
 				usage();
-			nf_addr_opt(&a, c, optarg);
+			nf_addr_opt(&a, c, nf_optarg);
 			break;
 		case 'f':
 			force = 1;
@@ -1635,20 +1635,20 @@ main(int argc, char **argv)
 		case 'k':
 			if (!is_ls || f.bykey)
 				usage();
-			parse_tgt(optarg, &f.k);
+			parse_tgt(nf_optarg, &f.k);
 			f.bykey = 1;
 			break;
 		case 't':
 			if (strcmp(cmd, "wait") && !is_lock)
 				usage();
-			topt = optarg;
-			if (nf_parse_dur(optarg, &ms, &why) < 0)
-				nf_die(NF_USAGE, "-t %s: %s", optarg, why);
+			topt = nf_optarg;
+			if (nf_parse_dur(nf_optarg, &ms, &why) < 0)
+				nf_die(NF_USAGE, "-t %s: %s", nf_optarg, why);
 			break;
 		case 'u':
 			if (!is_ls || f.byuid)
 				usage();
-			f.uid = parse_user(optarg);
+			f.uid = parse_user(nf_optarg);
 			f.byuid = 1;
 			break;
 		default:
@@ -1657,8 +1657,8 @@ main(int argc, char **argv)
 			break;
 		}
 	}
-	argc -= optind;
-	argv += optind;
+	argc -= nf_optind;
+	argv += nf_optind;
 	if (!strcmp(cmd, "key"))
 		nf_exit(cmd_key(argc, argv));
 	if (is_ls)

@@ -131,25 +131,27 @@ main(int argc, char **argv)
 	int c, sig, rc = -1;
 
 	nf_init(argv[0]);
-	while ((c = getopt_long(argc, argv, NF_ADDR_SHORT "hnqs:vV", lo,
-	    NULL)) != -1) {
-		if (nf_addr_opt(&a, c, optarg))
+	while ((c = nf_getopt(argc, argv, NF_ADDR_SHORT "hnqs:vV",
+	    lo)) != -1) {
+		if (nf_addr_opt(&a, c, nf_optarg))
 			continue;
 		switch (c) {
 		case 'n':
 			dryrun = 1;
 			break;
 		case 's':
-			sigarg = optarg;
+			sigarg = nf_optarg;
 			break;
 		default:
-			if (!nf_common_opt(c, usage_text, "nfsignal"))
+			if (!nf_common_opt(c, usage_text, "nfsignal")) {
+				nf_sigopt_hint();
 				usage();
+			}
 			break;
 		}
 	}
-	argc -= optind;
-	argv += optind;
+	argc -= nf_optind;
+	argv += nf_optind;
 	if (sigarg) {
 		if (nf_parse_sig(sigarg, &sig, &why) < 0)
 			nf_die(NF_USAGE, "-s %s: %s", sigarg, why);

@@ -130,32 +130,34 @@ main(int argc, char **argv)
 	int c, sig, any = 0, rc;
 
 	nf_init(argv[0]);
-	while ((c = getopt_long(argc, argv, NF_ADDR_SHORT "hqr:s:t:vV", lo,
-	    NULL)) != -1) {
-		if (nf_addr_opt(&a, c, optarg))
+	while ((c = nf_getopt(argc, argv, NF_ADDR_SHORT "hqr:s:t:vV",
+	    lo)) != -1) {
+		if (nf_addr_opt(&a, c, nf_optarg))
 			continue;
 		switch (c) {
 		case 'r':
-			sched = optarg;
+			sched = nf_optarg;
 			break;
 		case 's':
-			sigarg = optarg;
+			sigarg = nf_optarg;
 			break;
 		case 't':
-			if (nf_parse_dur(optarg, &ms, &why) < 0)
-				nf_die(NF_USAGE, "-t %s: %s", optarg, why);
+			if (nf_parse_dur(nf_optarg, &ms, &why) < 0)
+				nf_die(NF_USAGE, "-t %s: %s", nf_optarg, why);
 			break;
 		case NF_OPT_ANY:
 			any = 1;
 			break;
 		default:
-			if (!nf_common_opt(c, usage_text, "nfwait"))
+			if (!nf_common_opt(c, usage_text, "nfwait")) {
+				nf_sigopt_hint();
 				usage();
+			}
 			break;
 		}
 	}
-	argc -= optind;
-	argv += optind;
+	argc -= nf_optind;
+	argv += nf_optind;
 	if (sigarg) {
 		if (!sched)
 			nf_die(NF_USAGE, "-s %s: -s is the signal of a bare -r DUR; "

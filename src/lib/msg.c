@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "nf.h"
+#include "opts.h"
 #ifdef _WIN32
 #include <windows.h>	/* nfrestart.exe: the clock and sleep below */
 #endif
@@ -191,7 +192,12 @@ void
 nf_usage_die(const char *usage)
 {
 	char buf[2048];
-	size_t n = nf_fmt(buf, sizeof(buf), "%s", usage);
+	size_t n;
+
+	/* What was wrong first, when the option parser knows it. */
+	if (nf_opterr[0])
+		nf_warn("%s; see -h", nf_opterr);
+	n = nf_fmt(buf, sizeof(buf), "%s", usage);
 
 	nf_writeall(2, buf, n < sizeof(buf) ? n : sizeof(buf) - 1);
 	_exit(NF_USAGE);

@@ -65,6 +65,8 @@ struct nf_sched {
 	struct nf_step step[NF_SCHED_MAX];
 };
 int nf_parse_sig(const char *s, int *sig, const char **why);
+/* After an unknown option such as -USR2: add "-s USR2" to the message. */
+void nf_sigopt_hint(void);
 const char *nf_signame(int sig, char *buf, size_t n);
 /* SCHEDULE per start-stop-daemon; `defsig` is used by a bare duration. */
 int nf_parse_sched(const char *s, int defsig, struct nf_sched *sc,
