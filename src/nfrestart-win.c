@@ -34,9 +34,6 @@ static const char usage_text[] =
 
 #define MAXMAPS		16
 #define CMDMAX		32767	/* CreateProcess's limit, in characters */
-#define LOCK_MS		10000	/* -t for the restart lock */
-#define ANSWER_MS	15000	/* -t for the old server, as the framework's */
-#define READY_MS	30000	/* --ready-timeout: the new server's PID file */
 #define HOLD_MS		10000	/* --hold */
 
 /* ntdll: the state of an event without consuming it. */
@@ -383,7 +380,7 @@ static void
 takelock(void)
 {
 	char path[MAX_PATH * 2];
-	long long t0 = nf_now_us(), ms = o.tmo >= 0 ? o.tmo : LOCK_MS;
+	long long t0 = nf_now_us(), ms = o.tmo >= 0 ? o.tmo : NF_WAIT_MS;
 	int step = 1;
 	char b[32];
 
@@ -989,7 +986,7 @@ parse(int argc, char **argv)
 	o.sig = NF_SIG_RESTART;
 	o.tmo = -1;
 	o.hold_ms = HOLD_MS;
-	o.ready_ms = READY_MS;
+	o.ready_ms = NF_READY_MS;
 	while ((c = nf_getopt(argc, argv, "+" NF_ADDR_SHORT "hm:nqr:s:t:vVw",
 	    lo)) != -1) {
 		if (c == NF_OPT_SHM || c == NF_OPT_UNSAFE) {
@@ -1065,7 +1062,7 @@ parse(int argc, char **argv)
 	} else {
 		o.sc.n = 1;
 		o.sc.step[0].sig = o.sig;
-		o.sc.step[0].ms = o.tmo >= 0 ? o.tmo : ANSWER_MS;
+		o.sc.step[0].ms = o.tmo >= 0 ? o.tmo : NF_WIN_WAIT_MS;
 	}
 	if (o.cmd && o.sig == SIGUSR2)
 		nf_die(NF_USAGE, "-s reload does not stop the server: no "
@@ -1206,7 +1203,7 @@ main(int argc, char **argv)
 			nf_exit(finish(NF_FALSE));
 		}
 		nf_exit(finish(deliver(old, pid, evkind(o.sig),
-		    o.tmo >= 0 ? o.tmo : ANSWER_MS)));
+		    o.tmo >= 0 ? o.tmo : NF_WIN_WAIT_MS)));
 	}
 
 	/* 3. What must outlive the old server, and what could fail to start,

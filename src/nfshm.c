@@ -1352,7 +1352,7 @@ lock(const struct nf_addr *a, long long ms)
 
 	if (!a->pidfile)
 		return -1;
-	r = nf_restart_lock(a->pidfile, ms, &fd);
+	r = nf_restart_lock(a->pidfile, a->unsafe, ms, &fd);
 	if (r == NF_BUSY)
 		nf_die(NF_BUSY, "%s: a restart is in progress (%s.lock is "
 		    "held); nothing done", a->pidfile, a->pidfile);

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -108,6 +109,17 @@ nf_init(const char *argv0)
 
 	nf_prog = s ? s + 1 : argv0;
 	t0 = nf_now_us();
+#ifndef _WIN32
+	/*
+	 * Started with 0, 1 or 2 closed (cron, `>&-`): put /dev/null there
+	 * before anything is opened, or a PID file, a lock or a pipe would
+	 * land on a standard descriptor, and a server printing to its stdout
+	 * would write into its own locked PID file.
+	 */
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+			_exit(NF_SYS);
+#endif
 }
 
 static void
@@ -230,10 +242,9 @@ nf_outflush(void)
 		return;
 	olen = 0;
 	if (nf_writeall(1, obuf, n) < 0) {
-		int e = errno;
 		char buf[256];
-		size_t l = nf_fmt(buf, sizeof(buf), "%s: stdout: write: %s\n",
-		    nf_prog, strerror(e));
+		size_t l = nf_fmt(buf, sizeof(buf), "%s: stdout: write: %m\n",
+		    nf_prog);
 
 		nf_writeall(2, buf, l);
 		_exit(NF_SYS);
