@@ -181,18 +181,6 @@ ft64(FILETIME ft)
 	return (ULONGLONG)ft.dwHighDateTime << 32 | ft.dwLowDateTime;
 }
 
-static void
-plan(const char *what, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	nf_vfmt(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	nf_out("%s\t%s\n", what, buf);
-}
-
 /*
  * The PID file, by the rules every tool follows (nf_pidfile_judge): a
  * regular file (not a directory, pipe, device or reparse point), at most
@@ -1094,19 +1082,19 @@ dryrun(const struct wpf *w, DWORD pid, int deliver_only)
 	if (deliver_only) {
 		kk = evkind(o.sig);
 		if (pid)
-			plan("signal", "set NFServer_%s_%lu, wait up to %s until "
+			nf_plan("signal", "set NFServer_%s_%lu, wait up to %s until "
 			    "%lu takes it", kk, (unsigned long)pid,
 			    nf_secs(o.sc.step[0].ms * 1000, b, sizeof(b)),
 			    (unsigned long)pid);
 		else
-			plan("signal", "nothing to stop");
+			nf_plan("signal", "nothing to stop");
 		nf_exit(NF_OK);
 	}
 	for (int i = 0; i < o.nmaps; i++)
-		plan("map", "open %s, hold it until %s after the start",
+		nf_plan("map", "open %s, hold it until %s after the start",
 		    o.maps[i], nf_secs(o.hold_ms * 1000, b, sizeof(b)));
 	if (o.cmd) {
-		/* In pieces: plan() and nf_out take 4 KiB at a time. */
+		/* In pieces: nf_out takes 4 KiB at a time. */
 		nf_out("create\t");
 		l = strlen(o.cmdline);
 		for (size_t off = 0; off < l; off += 2048) {
@@ -1121,30 +1109,30 @@ dryrun(const struct wpf *w, DWORD pid, int deliver_only)
 		kk = evkind(o.sc.step[i].sig);
 		nf_secs(o.sc.step[i].ms * 1000, b, sizeof(b));
 		if (!*kk)
-			plan("stop", "terminate %lu, wait %s for its exit",
+			nf_plan("stop", "terminate %lu, wait %s for its exit",
 			    (unsigned long)pid, b);
 		else
-			plan("stop", "set NFServer_%s_%lu, wait %s for "
+			nf_plan("stop", "set NFServer_%s_%lu, wait %s for "
 			    "NFServer_KillSuccess_%lu or its exit", kk,
 			    (unsigned long)pid, b, (unsigned long)pid);
 	}
 	if (!pid)
-		plan("stop", "nothing to stop");
+		nf_plan("stop", "nothing to stop");
 	if (w->pf.status == NF_PF_OK || w->pf.status == NF_PF_SELF)
-		plan("remove", "%s", o.a.pidfile);
+		nf_plan("remove", "%s", o.a.pidfile);
 	if (o.wflag)
-		plan("write", "the new pid to %s (through a temporary file "
+		nf_plan("write", "the new pid to %s (through a temporary file "
 		    "made before the stop)", o.a.pidfile);
 	if (o.cmd) {
 		if (o.wflag)
-			plan("resume", "the new process");
+			nf_plan("resume", "the new process");
 		else
-			plan("resume", "the new process; hold %s.lock until %s "
+			nf_plan("resume", "the new process; hold %s.lock until %s "
 			    "names it (at most %s)", o.a.pidfile, o.a.pidfile,
 			    nf_secs(o.ready_ms * 1000, b, sizeof(b)));
 	}
 	if (o.nmaps)
-		plan("hold", "the mappings until %s after the start",
+		nf_plan("hold", "the mappings until %s after the start",
 		    nf_secs(o.hold_ms * 1000, b, sizeof(b)));
 	nf_exit(NF_OK);
 }
@@ -1175,11 +1163,11 @@ main(int argc, char **argv)
 	/* 1. The restart lock, before anything is read. */
 	if (o.dry) {
 		if (lockheld()) {
-			plan("lock", "%s.lock is held: another restart is in "
+			nf_plan("lock", "%s.lock is held: another restart is in "
 			    "progress", o.a.pidfile);
 			nf_exit(NF_BUSY);
 		}
-		plan("lock", "take %s.lock", o.a.pidfile);
+		nf_plan("lock", "take %s.lock", o.a.pidfile);
 	} else {
 		SetConsoleCtrlHandler(onctrl, TRUE);
 		takelock();

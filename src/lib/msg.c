@@ -234,6 +234,18 @@ nf_out(const char *fmt, ...)
 }
 
 void
+nf_plan(const char *step, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	nf_vfmt(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	nf_out("%s\t%s\n", step, buf);
+}
+
+void
 nf_outflush(void)
 {
 	size_t n = olen;

@@ -102,6 +102,7 @@ void nf_debug(const char *fmt, ...);	/* only -v, with a timestamp */
 _Noreturn void nf_die(int code, const char *fmt, ...);
 void nf_usage_die(const char *usage);	/* prints usage, exits 2 */
 void nf_out(const char *fmt, ...);	/* stdout, buffered */
+void nf_plan(const char *step, const char *fmt, ...);	/* -n: step<TAB>detail */
 void nf_outflush(void);			/* dies 3 on a write error */
 int nf_writeall(int fd, const void *buf, size_t n);	/* 0, or -1 */
 /* -h, -q, -v, -V, the same in every tool: 1 if C was one of them. */
