@@ -121,9 +121,8 @@ finish(int code)
 			S.hold0 = nf_now_us();
 		left = o.hold_ms - (nf_now_us() - S.hold0) / 1000;
 		if (left > 0) {
-			nf_info("-m: the old server was stopped: holding the "
-			    "mappings for %s", nf_secs(left * 1000, b,
-			    sizeof(b)));
+			nf_info("-m: holding the mappings for the rest of "
+			    "--hold, %s", nf_secs(left * 1000, b, sizeof(b)));
 			Sleep((DWORD)left);
 		}
 	}
