@@ -15,7 +15,8 @@ DESTDIR =
 
 LIBOBJ = src/lib/addr.o src/lib/fmt.o src/lib/guard.o src/lib/msg.o \
 	src/lib/opt.o src/lib/parse.o src/lib/pidfd.o src/lib/pidfile.o \
-	src/lib/proc.o src/lib/shm.o src/lib/shmhdr.o src/lib/sig.o src/lib/wait.o
+	src/lib/pidrules.o src/lib/proc.o src/lib/shm.o src/lib/shmhdr.o \
+	src/lib/sig.o src/lib/wait.o
 LIBSRC = $(LIBOBJ:.o=.c)
 LTO = -flto
 LIBHDR = src/lib/nf.h src/lib/opts.h src/lib/shm.h src/lib/shmhdr.h
@@ -33,7 +34,7 @@ WINCC = x86_64-w64-mingw32-gcc
 WINCFLAGS = -std=c11 -Os -Wall -Wextra -Werror -ffunction-sections -fdata-sections
 WINLDFLAGS = -static -s -Wl,--gc-sections
 WINLIB = src/lib/addr.c src/lib/fmt.c src/lib/msg.c src/lib/opt.c src/lib/parse.c \
-	src/lib/sig.c
+	src/lib/pidrules.c src/lib/sig.c
 WINTOOLS = bin/nfrestart.exe
 WINFIX = tests/bin/winpeer.exe
 

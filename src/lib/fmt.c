@@ -202,6 +202,15 @@ nf_fmt(char *buf, size_t n, const char *fmt, ...)
 	return r;
 }
 
+const char *
+nf_secs(long long us, char *buf, size_t n)
+{
+	if (us < 0)
+		us = 0;
+	nf_fmt(buf, n, "%lld.%03lld s", us / 1000000, us / 1000 % 1000);
+	return buf;
+}
+
 /*
  * A Windows command line from an argument vector, quoted so that the new
  * process's C runtime (MSVCRT's rules) splits it back into the same vector:

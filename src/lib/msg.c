@@ -64,6 +64,24 @@ nf_sleep_ms(long long ms)
 {
 	Sleep((DWORD)ms);
 }
+
+const char *
+nf_winerr(unsigned long e)
+{
+	static char buf[320];
+	DWORD n;
+
+	n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM |
+	    FORMAT_MESSAGE_IGNORE_INSERTS, NULL, (DWORD)e, 0, buf, 256, NULL);
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
+	    buf[n - 1] == ' ' || buf[n - 1] == '.'))
+		n--;
+	if (n)
+		nf_fmt(buf + n, sizeof(buf) - n, " (error %lu)", e);
+	else
+		nf_fmt(buf, sizeof(buf), "error %lu", e);
+	return buf;
+}
 #else
 long long
 nf_now_us(void)
@@ -213,6 +231,18 @@ nf_out(const char *fmt, ...)
 		nf_outflush();
 	memcpy(obuf + olen, buf, n);
 	olen += n;
+}
+
+void
+nf_plan(const char *step, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	nf_vfmt(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	nf_out("%s\t%s\n", step, buf);
 }
 
 void

@@ -49,6 +49,8 @@ size_t nf_fmt(char *buf, size_t n, const char *fmt, ...);
  * holding no '"') quoted into BUF, always NUL-terminated; returns the whole
  * length, which may be N or more. */
 size_t nf_winquote(char *buf, size_t n, char **argv);
+/* "3.141 s" from microseconds (a negative time is 0). */
+const char *nf_secs(long long us, char *buf, size_t n);
 
 /* ---- parse.c: input parsing, range-checked; portable ---- */
 /* Unsigned decimal, digits only, lo..hi. 0 ok, -1 bad (why set). */
@@ -100,6 +102,7 @@ void nf_debug(const char *fmt, ...);	/* only -v, with a timestamp */
 _Noreturn void nf_die(int code, const char *fmt, ...);
 void nf_usage_die(const char *usage);	/* prints usage, exits 2 */
 void nf_out(const char *fmt, ...);	/* stdout, buffered */
+void nf_plan(const char *step, const char *fmt, ...);	/* -n: step<TAB>detail */
 void nf_outflush(void);			/* dies 3 on a write error */
 int nf_writeall(int fd, const void *buf, size_t n);	/* 0, or -1 */
 /* -h, -q, -v, -V, the same in every tool: 1 if C was one of them. */
@@ -107,12 +110,14 @@ int nf_common_opt(int c, const char *usage, const char *tool);
 _Noreturn void nf_exit(int code);	/* flushes stdout, then exits */
 long long nf_now_us(void);		/* monotonic */
 void nf_sleep_ms(long long ms);
+#ifdef _WIN32
+const char *nf_winerr(unsigned long e);	/* FormatMessage, in a static buffer */
+#endif
 
-#ifndef _WIN32
 #include <sys/types.h>
 #include <sys/stat.h>
 
-/* ---- pidfile.c ---- */
+/* ---- pidfile.c (pidrules.c: the part every platform shares) ---- */
 enum {
 	NF_PF_OK,		/* pid set */
 	NF_PF_ABSENT,		/* no file, or a dangling symlink */
@@ -130,10 +135,16 @@ struct nf_pidfile {
 	const char *why;
 	struct stat st;		/* the file as read */
 };
-unsigned long nf_pid_max(void);
-int nf_pidfile_read(const char *path, int unsafe_ok, struct nf_pidfile *pf);
+/* The rules for the N bytes a reader got (it reads at most 65): sets and
+ * returns pf->status (pid, why, empty), or -1 after 5 ms when the file was
+ * empty and should be read again (TRIES reads before this one). */
+int nf_pidfile_judge(struct nf_pidfile *pf, const char *buf, size_t n,
+    int tries, unsigned long pidmax, unsigned long self);
 /* Print the status as `prog: FILE: ...`; returns the exit code for it. */
 int nf_pidfile_report(const struct nf_pidfile *pf);
+#ifndef _WIN32
+unsigned long nf_pid_max(void);
+int nf_pidfile_read(const char *path, int unsafe_ok, struct nf_pidfile *pf);
 int nf_pidfile_write(const char *path, pid_t pid);	/* temp+fsync+rename */
 /* pidfile(3) order: open, flock, same file?, truncate, write, fsync.
  * Returns NF_OK with *fd locked (not close-on-exec when keep), NF_BUSY with

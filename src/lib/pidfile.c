@@ -85,14 +85,13 @@ int
 nf_pidfile_read(const char *path, int unsafe_ok, struct nf_pidfile *pf)
 {
 	char buf[66];
-	unsigned long pid;
 
 	memset(pf, 0, sizeof(*pf));
 	pf->path = path;
 	for (int tries = 0;; tries++) {
 		struct stat ls;
 		ssize_t n = 0, r;
-		int fd, pr;
+		int fd;
 
 		fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC |
 		    O_NOCTTY);
@@ -148,53 +147,9 @@ nf_pidfile_read(const char *path, int unsafe_ok, struct nf_pidfile *pf)
 			n += r;
 		}
 		close(fd);
-		if (n > 64) {
-			pf->why = "longer than 64 bytes";
-			return pf->status = NF_PF_MALFORMED;
-		}
-		pr = nf_parse_pidbuf(buf, (size_t)n, nf_pid_max(), &pid,
-		    &pf->why);
-		if (pr == 1 && tries < 3) {
-			/* A writer may be between its truncate and its write. */
-			nf_sleep_ms(5);
-			continue;
-		}
-		if (pr != 0) {
-			pf->empty = pr == 1;
-			return pf->status = NF_PF_MALFORMED;
-		}
-		pf->pid = (pid_t)pid;
-		if (pf->pid == getpid())
-			return pf->status = NF_PF_SELF;
-		return pf->status = NF_PF_OK;
-	}
-}
-
-int
-nf_pidfile_report(const struct nf_pidfile *pf)
-{
-	switch (pf->status) {
-	case NF_PF_OK:
-		return NF_OK;
-	case NF_PF_ABSENT:
-		nf_info("%s: no pid file", pf->path);
-		return NF_FALSE;
-	case NF_PF_MALFORMED:
-		nf_warn("%s: malformed pid file: %s", pf->path, pf->why);
-		return NF_USAGE;
-	case NF_PF_UNSAFE:
-		nf_warn("%s: unsafe pid file: owned by uid %u in a "
-		    "world-writable directory (--unsafe-pidfile to accept)",
-		    pf->path, (unsigned)pf->st.st_uid);
-		return NF_USAGE;
-	case NF_PF_SELF:
-		nf_info("%s: stale: names our own pid %d", pf->path,
-		    (int)pf->pid);
-		return NF_FALSE;
-	default:
-		errno = pf->err;
-		nf_warn("%s: open:", pf->path);
-		return NF_SYS;
+		if (nf_pidfile_judge(pf, buf, (size_t)n, tries, nf_pid_max(),
+		    (unsigned long)getpid()) >= 0)
+			return pf->status;
 	}
 }
 

@@ -25,8 +25,8 @@ CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined \
 # The sources each target is built from, besides its own file.
 srcs() {
 	case $1 in
-	pidfile) echo parse pidfile fmt msg opt ;;
-	pidlist) echo addr parse pidfile fmt msg opt ;;
+	pidfile) echo parse pidfile pidrules fmt msg opt ;;
+	pidlist) echo addr parse pidfile pidrules fmt msg opt ;;
 	dur | addr) echo parse ;;
 	sched | sig) echo parse sig fmt opt ;;
 	winquote) echo fmt ;;
