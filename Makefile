@@ -15,8 +15,10 @@ DESTDIR =
 
 LIBOBJ = src/lib/addr.o src/lib/fmt.o src/lib/guard.o src/lib/msg.o \
 	src/lib/parse.o src/lib/pidfd.o src/lib/pidfile.o src/lib/proc.o \
-	src/lib/shm.o src/lib/shmhdr.o src/lib/sig.o src/lib/wait.o
-LIBHDR = src/lib/nf.h src/lib/opts.h src/lib/shm.h src/lib/shmhdr.h
+	src/lib/shm.o src/lib/shmhdr.o src/lib/sig.o src/lib/wait.o \
+	src/lib/backup.o src/lib/files.o src/lib/segio.o src/lib/sum.o
+LIBHDR = src/lib/nf.h src/lib/opts.h src/lib/shm.h src/lib/shmhdr.h \
+	src/lib/backup.h
 TOOLS = bin/nfpid bin/nfsignal bin/nfwait bin/nfshm bin/nfrestart
 MAN1 = man/nfpid.1 man/nfsignal.1 man/nfwait.1 man/nfshm.1 man/nfrestart.1 man/nfrestart.exe.1
 MAN7 = man/nfhandoff.7
