@@ -766,15 +766,49 @@ drop(const struct tgt *t)
 		shmctl(t->s.shmid, IPC_RMID, NULL);
 }
 
+/*
+ * After the copy: is the data there, and did anyone attach meanwhile? A
+ * server that attached during the copy may have read a mixture, or written
+ * into it. NATT: the attachments before the copy (0 unless --force).
+ */
+static void
+check_after(struct tgt *t, unsigned long natt)
+{
+	pid_t pids[NPIDS];
+	char buf[NPIDS * 12 + 8], kb[16];
+	int np, r;
+
+	if (!t->posix) {
+		if ((r = nf_seg_disturbed(t->s.shmid, natt, &t->s)) == 0)
+			return;
+		t->s.key = t->key;
+		if (r == 2)
+			nf_die(NF_SYS, "%s: destroyed during the restore (%s): "
+			    "the restored data is not there", tname(t, kb,
+			    sizeof(kb)), nf_shm_rmid_forced() == 1 ?
+			    "kernel.shm_rmid_forced=1" : "removed by someone");
+	} else if (find(t) != 0)
+		nf_die(NF_SYS, "%s: removed during the restore: the restored "
+		    "data is not there", t->path);
+	if (attached(t, pids, &np) <= natt && t->posix)
+		return;
+	nf_die(NF_SYS, "%s: attached by another process during the restore "
+	    "(attached now: %s): it may have read or written a mixture of "
+	    "the old and the restored data; stop it and restore again",
+	    tname(t, kb, sizeof(kb)), pidlist(pids, np, buf, sizeof(buf)));
+}
+
 static int
 cmd_restore(const char *file, struct tgt *t, int have_tgt,
     const struct nf_addr *a, long long ms)
 {
 	char kb[16];
+	pid_t pids[NPIDS];
 	struct nf_bk b;
 	struct nf_io io;
 	long long t0 = nf_now_us();
-	int fd, created = 0, failed, r;
+	unsigned long natt = 0;
+	int fd, created = 0, failed, r, np, found;
 
 	/* All of the input first: the file, its header, its checksum. */
 	if ((r = nf_bk_open(file, &b, &fd)) != NF_OK)
@@ -793,7 +827,7 @@ cmd_restore(const char *file, struct tgt *t, int have_tgt,
 		nf_exit(r);
 
 	lock(a, ms);
-	if (find(t) == 0) {
+	if ((found = find(t) == 0)) {
 		if (tsize(t) != b.size)
 			nf_die(NF_REFUSED, "%s: has %llu bytes, the backup %llu: "
 			    "not restored (nfshm rm it first)", tname(t, kb,
@@ -804,7 +838,19 @@ cmd_restore(const char *file, struct tgt *t, int have_tgt,
 			    "(a new server would not find it)", tname(t, kb,
 			    sizeof(kb)));
 		check_detached(t, "restored");
-	} else if (t->posix) {
+		natt = attached(t, pids, &np);
+	}
+	/* With nothing else attached, the kernel would destroy what we
+	 * write at our own detach. */
+	if (!t->posix && natt == 0 && nf_shm_rmid_forced() == 1)
+		nf_die(NF_REFUSED, "%s: kernel.shm_rmid_forced=1 would destroy "
+		    "the segment as soon as nfshm detaches (nothing else is "
+		    "attached): not restored (nfrestart --restore stays "
+		    "attached until the new server is)", tname(t, kb,
+		    sizeof(kb)));
+	if (found)
+		;
+	else if (t->posix) {
 		int pfd = open(t->path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
 		    O_CLOEXEC, b.mode);
 
@@ -869,6 +915,7 @@ cmd_restore(const char *file, struct tgt *t, int have_tgt,
 		    created ? "the new segment was removed" :
 		    "the segment holds a mixture; restore again");
 	}
+	check_after(t, natt);
 	if (!t->posix)
 		nf_seg_warn(&t->s);
 	nf_debug("%s: %llu bytes restored from %s in %lld ms%s",

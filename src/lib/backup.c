@@ -178,15 +178,12 @@ nf_bk_verify(int fd, const struct nf_bk *b, const char *file)
 	return NF_OK;
 }
 
-/* Was segment SHMID attached or detached by anyone but us since our own
- * last look? Then a copy made meanwhile may be torn. */
-static int
-disturbed(int shmid)
+int
+nf_seg_disturbed(int shmid, unsigned long natt, struct nf_seg *now)
 {
-	struct nf_seg now;
-
-	return nf_seg_byid(shmid, &now) != 0 || now.nattch ||
-	    now.lpid != getpid();
+	if (nf_seg_byid(shmid, now) != 0 || now->dest)
+		return 2;
+	return now->nattch > natt || now->lpid != getpid();
 }
 
 int
@@ -196,6 +193,7 @@ nf_bk_save(struct nf_io *io, int direct, int shmid, struct nf_bk *b,
 	unsigned char h[NF_BK_HDR];
 	struct nf_afile f;
 	struct nf_sum s;
+	struct nf_seg now;
 	long long t0 = nf_now_us();
 	int r, failed = 'w', e;
 
@@ -222,7 +220,8 @@ nf_bk_save(struct nf_io *io, int direct, int shmid, struct nf_bk *b,
 	}
 	b->size = io->size;
 	b->sum = nf_sum_final(&s);
-	if (direct && io->fd >= 0 && shmid >= 0 && disturbed(shmid)) {
+	if (direct && io->fd >= 0 && shmid >= 0 &&
+	    nf_seg_disturbed(shmid, 0, &now)) {
 		/* Someone attached since our look (the last attach or detach
 		 * is no longer ours): the sum must be of what was written. */
 		nf_warn("%s: attached during the save: the copy may be torn",

@@ -107,6 +107,14 @@ int nf_bk_verify(int fd, const struct nf_bk *b, const char *file);
 int nf_bk_save(struct nf_io *io, int direct, int shmid, struct nf_bk *b,
     const char *file, const char *label);
 /*
+ * Since our own last attach or detach of segment SHMID, has anyone else
+ * attached or detached it (a copy made meanwhile may be torn)? 0 no; 1
+ * yes (more than NATT attached now, or the last attach or detach is not
+ * ours); 2 it is gone or marked for removal. NOW is what was read.
+ */
+struct nf_seg;
+int nf_seg_disturbed(int shmid, unsigned long natt, struct nf_seg *now);
+/*
  * Copy the contents of the backup open at FD into IO, summed again as they
  * are read. 0 done; -1 with errno and *failed 'r' (the file) or 'w'; 1
  * stopped by nf_caught; 2 the contents are not what the header says (the
