@@ -56,8 +56,8 @@ bin/nfsignal: src/nfsignal.c src/lib/libnf.a $(LIBHDR)
 bin/nfwait: src/nfwait.c src/lib/libnf.a $(LIBHDR)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ src/nfwait.c src/lib/libnf.a
 
-bin/nfshm: src/nfshm.c src/lib/libnf.a $(LIBHDR)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ src/nfshm.c src/lib/libnf.a
+bin/nfshm: src/nfshm.c src/nfshm-freeze.c src/nfshm-freeze.h src/lib/libnf.a $(LIBHDR)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ src/nfshm.c src/nfshm-freeze.c src/lib/libnf.a
 
 bin/nfrestart: src/nfrestart.c src/lib/libnf.a $(LIBHDR)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ src/nfrestart.c src/lib/libnf.a

@@ -20,13 +20,15 @@
 #include "lib/nf.h"
 #include "lib/opts.h"
 #include "lib/shmhdr.h"
+#include "nfshm-freeze.h"
 
 static const char usage_text[] =
 "usage: nfshm key ID\n"
 "       nfshm ls [-Hqv] [-k KEY | -k /NAME] [-u USER]\n"
 "       nfshm stat | sum [-qv] [-C DIR] (KEY | /NAME | -S SERVER -I ID)\n"
 "       nfshm wait [-qv] [-t DUR] [-C DIR] (KEY | /NAME | -S SERVER -I ID)\n"
-"       nfshm save [-fqv] [-C DIR] (KEY | /NAME | -S SERVER -I ID) FILE\n"
+"       nfshm save [-fqv] [--freeze PID] [-C DIR]\n"
+"                  (KEY | /NAME | -S SERVER -I ID) FILE\n"
 "       nfshm restore [-fqv] [-t DUR] [-C DIR] [-p PIDFILE] FILE\n"
 "                     [KEY | /NAME | -S SERVER -I ID]\n"
 "       nfshm rm [-fqv] [-t DUR] [-C DIR] [-p PIDFILE]\n"
@@ -617,16 +619,19 @@ on_sig(int sig)
 }
 
 static int
-cmd_save(struct tgt *t, const char *file)
+cmd_save(struct tgt *t, const char *file, pid_t fpid)
 {
-	char kb[16];
+	char kb[16], buf[NPIDS * 12 + 8];
 	const char *base = strrchr(file, '/');
 	struct stat st;
 	struct nf_bk b;
+	struct nf_bksave sv = { 0 };
+	struct freeze fz;
 	struct sigaction sa;
 	pid_t pids[NPIDS];
 	struct nf_io io;
-	int np, r;
+	unsigned long n;
+	int np, r, others = 0, found = 0;
 
 	/* The destination first: nothing is created if it is wrong. */
 	if (!*file || (base && !base[1]) || strlen(file) > 4000)
@@ -636,9 +641,24 @@ cmd_save(struct tgt *t, const char *file)
 		    "is a symbolic link (give the real path)" :
 		    "not a regular file");
 	need(t);
-	if (attached(t, pids, &np) && !force) {
-		char buf[NPIDS * 12 + 8];
-
+	if (fpid)
+		freeze_open(&fz, fpid);
+	n = attached(t, pids, &np);
+	for (int i = 0; i < np && i < NPIDS; i++)
+		*(pids[i] == fpid ? &found : &others) = 1;
+	if (fpid && np < 0)
+		nf_die(NF_SYS, "%s: cannot tell who has it attached (/proc/PID/"
+		    "maps unreadable): not stopping %d; nothing saved",
+		    tname(t, kb, sizeof(kb)), (int)fpid);
+	if (fpid && !found)
+		nf_die(NF_REFUSED, "--freeze %d: it does not have %s attached: "
+		    "not stopping a process that is not its server; nothing "
+		    "saved", (int)fpid, tname(t, kb, sizeof(kb)));
+	if (fpid && others && !force)
+		nf_warn("%s: attached by others too (%s): only %d is stopped; "
+		    "the copy may be torn (-f: no warning)", tname(t, kb,
+		    sizeof(kb)), pidlist(pids, np, buf, sizeof(buf)), (int)fpid);
+	if (!fpid && n && !force) {
 		if (np < 0 && t->posix)
 			nf_warn("%s: cannot tell who maps it (/proc/PID/maps "
 			    "unreadable): the copy may be torn (-f: no warning)",
@@ -666,9 +686,21 @@ cmd_save(struct tgt *t, const char *file)
 	if (t->posix)
 		nf_fmt(b.name, sizeof(b.name), "%s", t->name);
 	io_open(&io, t, 0);
-	/* Copied in the kernel when nothing is attached; checked after. */
-	r = nf_bk_save(&io, !t->posix && t->s.nattch == 0, t->posix ? -1 :
-	    t->s.shmid, &b, file, tname(t, kb, sizeof(kb)));
+	sv.io = &io;
+	/* Copied in the kernel when nothing else writes (nothing attached,
+	 * or only the server, stopped); checked after. */
+	sv.direct = !t->posix && (fpid ? !others : t->s.nattch == 0);
+	sv.shmid = t->posix ? -1 : t->s.shmid;
+	sv.natt = fpid ? n : 0;
+	sv.label = tname(t, kb, sizeof(kb));
+	if (fpid) {
+		freeze_stop(&fz);
+		sv.copied = freeze_resume;
+		sv.arg = &fz;
+	}
+	r = nf_bk_save(&sv, &b, file);
+	if (fpid)
+		freeze_resume(&fz);
 	nf_io_close(&io);
 	if (r == 1) {
 		int sig = nf_caught;
@@ -939,6 +971,7 @@ main(int argc, char **argv)
 		{ "no-header", no_argument, NULL, 'H' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "freeze", required_argument, NULL, NF_OPT_TOOL },
 		NF_COMMON_LONG,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -947,6 +980,7 @@ main(int argc, char **argv)
 	struct tgt t;
 	const char *cmd, *why, *topt = NULL;
 	long long ms = -1;
+	unsigned long long fpid = 0;
 	int c, have_tgt = 0, is_ls, is_lock;
 
 	nf_init(argv[0]);
@@ -1000,6 +1034,14 @@ main(int argc, char **argv)
 			if (nf_parse_dur(optarg, &ms, &why) < 0)
 				nf_die(NF_USAGE, "-t %s: %s", optarg, why);
 			break;
+		case NF_OPT_TOOL:
+			if (strcmp(cmd, "save") || fpid)
+				usage();
+			if (nf_parse_ulong(optarg, 2, nf_pid_max(), &fpid,
+			    &why) < 0 || fpid == (unsigned long long)getpid())
+				nf_die(NF_USAGE, "--freeze %s: %s", optarg,
+				    fpid ? "our own pid" : why);
+			break;
 		case 'u':
 			if (!is_ls || f.byuid)
 				usage();
@@ -1051,7 +1093,7 @@ main(int argc, char **argv)
 	if (!strcmp(cmd, "save")) {
 		if (argc != 1)
 			usage();
-		nf_exit(cmd_save(&t, argv[0]));
+		nf_exit(cmd_save(&t, argv[0], (pid_t)fpid));
 	}
 	if (argc)
 		usage();

@@ -386,7 +386,7 @@ _nfwait() {
 }
 
 _nfshm() {
-	local sub opts a=' -p -S -I -C -t -k -u --pidfile --server --id --chdir --timeout --key --user '
+	local sub opts a=' -p -S -I -C -t -k -u --pidfile --server --id --chdir --timeout --key --user --freeze '
 	local addr='-C -S -I --chdir --server --id' n
 	_nf_start "$1" 2
 	if ((COMP_CWORD == 1)); then
@@ -399,7 +399,7 @@ _nfshm() {
 	ls) opts='-H -q -v -k -u --no-header --quiet --verbose --key --user' ;;
 	stat|sum) opts="-q -v --quiet --verbose $addr" ;;
 	wait) opts="-q -v -t --quiet --verbose --timeout $addr" ;;
-	save) opts="-f -q -v --force --quiet --verbose $addr" ;;
+	save) opts="-f -q -v --force --quiet --verbose --freeze $addr" ;;
 	restore|rm) opts="-f -q -v -t --force --quiet --verbose --timeout
 		    -p --pidfile $addr" ;;
 	*) return 0 ;;

@@ -187,9 +187,11 @@ nf_seg_disturbed(int shmid, unsigned long natt, struct nf_seg *now)
 }
 
 int
-nf_bk_save(struct nf_io *io, int direct, int shmid, struct nf_bk *b,
-    const char *file, const char *label)
+nf_bk_save(const struct nf_bksave *sv, struct nf_bk *b, const char *file)
 {
+	struct nf_io *io = sv->io;
+	const char *label = sv->label;
+	int direct = sv->direct && io->fd >= 0;
 	unsigned char h[NF_BK_HDR];
 	struct nf_afile f;
 	struct nf_sum s;
@@ -209,9 +211,11 @@ nf_bk_save(struct nf_io *io, int direct, int shmid, struct nf_bk *b,
 		goto fail;
 	nf_sum_init(&s);
 	/* sendfile writes at the file's offset: past the header. */
-	r = direct && io->fd >= 0 ? nf_copy_direct(io->fd, 0, f.fd, io->size,
+	r = direct ? nf_copy_direct(io->fd, 0, f.fd, io->size,
 	    nf_get_io, io, &s, &failed) : nf_copy_summed(io->size, nf_get_io,
 	    io, nf_put_bk, &f.fd, &s, &failed);
+	if (sv->copied)
+		sv->copied(sv->arg);
 	if (r < 0)
 		goto fail;
 	if (r > 0) {
@@ -220,8 +224,8 @@ nf_bk_save(struct nf_io *io, int direct, int shmid, struct nf_bk *b,
 	}
 	b->size = io->size;
 	b->sum = nf_sum_final(&s);
-	if (direct && io->fd >= 0 && shmid >= 0 &&
-	    nf_seg_disturbed(shmid, 0, &now)) {
+	if (direct && sv->shmid >= 0 &&
+	    nf_seg_disturbed(sv->shmid, sv->natt, &now)) {
 		/* Someone attached since our look (the last attach or detach
 		 * is no longer ours): the sum must be of what was written. */
 		nf_warn("%s: attached during the save: the copy may be torn",

@@ -97,15 +97,24 @@ int nf_bk_open(const char *file, struct nf_bk *b, int *fd);
  * (corrupt) or NF_SYS (read error), after a message. */
 int nf_bk_verify(int fd, const struct nf_bk *b, const char *file);
 /*
- * Write a backup of IO, described by B (its sum is set here), to FILE,
- * atomically. DIRECT: nothing has the segment attached: copy in the
- * kernel. SHMID >= 0: a SysV segment, checked after a direct copy: if
- * something attached meanwhile, warn and take the sum of the copy. LABEL
- * names the segment in messages. NF_OK; 1 when nf_caught stopped it (the
- * temporary file removed); NF_SYS after a message (FILE untouched).
+ * Write a backup of sv->io, described by B (its size and sum are set
+ * here), to FILE, atomically. LABEL names the segment in messages. NF_OK;
+ * 1 when nf_caught stopped it (the temporary file removed); NF_SYS after a
+ * message (FILE untouched).
  */
-int nf_bk_save(struct nf_io *io, int direct, int shmid, struct nf_bk *b,
-    const char *file, const char *label);
+struct nf_bksave {
+	struct nf_io *io;
+	int direct;		/* copy in the kernel: nothing writes meanwhile */
+	int shmid;		/* >= 0: SysV; after a direct copy, check that */
+	unsigned long natt;	/* no more than this many are attached, and the
+				 * last attach or detach is ours: else warn, and
+				 * take the sum of the copy */
+	const char *label;
+	void (*copied)(void *arg);	/* as soon as the copy has ended */
+	void *arg;
+};
+int nf_bk_save(const struct nf_bksave *sv, struct nf_bk *b,
+    const char *file);
 /*
  * Since our own last attach or detach of segment SHMID, has anyone else
  * attached or detached it (a copy made meanwhile may be torn)? 0 no; 1
