@@ -61,7 +61,7 @@ static struct {
 } o;
 
 static pid_t oldpid;			/* the server we stopped, or 0 */
-static int held[MAXSHM];		/* segments we stay attached to */
+static void *held[MAXSHM];		/* segments we stay attached to */
 static int nheld;
 static long long t_start;
 
@@ -435,9 +435,10 @@ hold_segments(void)
 		return;
 	for (int i = 0; i < o.nshm; i++) {
 		int id = shmget((key_t)o.shm[i], 0, 0);
+		void *m;
 
-		if (id >= 0 && shmat(id, NULL, SHM_RDONLY) != (void *)-1) {
-			held[i] = 1;
+		if (id >= 0 && (m = shmat(id, NULL, SHM_RDONLY)) != (void *)-1) {
+			held[i] = m;
 			nheld++;
 			nf_debug("kernel.shm_rmid_forced=1: holding segment "
 			    "0x%08x through the gap", (unsigned)o.shm[i]);
@@ -445,7 +446,20 @@ hold_segments(void)
 	}
 }
 
-/* Until nobody but us has KEY attached. */
+/*
+ * Once the holder has them (it inherited them at its fork), the other
+ * processes of ours let go: each attachment counts in nattch, and step 5
+ * waits until the holder's is the only one left.
+ */
+static void
+drop_held(void)
+{
+	for (int i = 0; i < o.nshm; i++)
+		if (held[i])
+			shmdt(held[i]);
+}
+
+/* Until nobody but our holder has KEY attached. */
 static int
 wait_detached(int i, long long ms)
 {
@@ -893,6 +907,7 @@ prepare_daemon(int lockfd, int logfd)
 			close(hp[0]);
 			L.hold_w = hp[1];
 		}
+		drop_held();
 		devnull = open("/dev/null", O_RDWR);
 		if (devnull >= 0)
 			dup2(devnull, 0);
@@ -1364,6 +1379,8 @@ main(int argc, char **argv)
 		nf_die(NF_SYS, "fork (restart lock holder): %m; nothing was "
 		    "touched");
 	}
+	if (o.cmd)
+		drop_held();
 
 	/* 4. Signal and wait. */
 	if (oldpid) {
