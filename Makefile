@@ -16,7 +16,8 @@ DESTDIR =
 LIBOBJ = src/lib/addr.o src/lib/fmt.o src/lib/guard.o src/lib/msg.o \
 	src/lib/parse.o src/lib/pidfd.o src/lib/pidfile.o src/lib/proc.o \
 	src/lib/shm.o src/lib/shmhdr.o src/lib/sig.o src/lib/wait.o \
-	src/lib/backup.o src/lib/files.o src/lib/segio.o src/lib/sum.o
+	src/lib/backup.o src/lib/copymt.o src/lib/files.o src/lib/segio.o \
+	src/lib/sum.o
 LIBHDR = src/lib/nf.h src/lib/opts.h src/lib/shm.h src/lib/shmhdr.h \
 	src/lib/backup.h
 TOOLS = bin/nfpid bin/nfsignal bin/nfwait bin/nfshm bin/nfrestart

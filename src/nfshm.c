@@ -902,25 +902,9 @@ cmd_restore(const char *file, struct tgt *t, int have_tgt,
 		if (lstat(t->path, &t->st) < 0)
 			nf_die(NF_SYS, "%s: lstat:", t->path);
 	} else {
-		int id = shmget((key_t)t->key, (size_t)b.size, IPC_CREAT |
-		    IPC_EXCL | (int)b.mode);
-		struct shmid_ds ds;
-
-		if (id < 0)
+		if (nf_bk_create(&b, t->key, &t->s) < 0)
 			nf_die(NF_SYS, "%s: shmget:", tname(t, kb, sizeof(kb)));
 		created = 1;
-		/* As root, give it back to its owner, as it was saved. */
-		if (geteuid() == 0 && shmctl(id, IPC_STAT, &ds) == 0) {
-			ds.shm_perm.uid = b.uid;
-			ds.shm_perm.gid = b.gid;
-			if (shmctl(id, IPC_SET, &ds) < 0)
-				nf_warn("%s: shmctl IPC_SET: %m", tname(t, kb,
-				    sizeof(kb)));
-		}
-		if (nf_seg_byid(id, &t->s) != 0)
-			nf_die(NF_SYS, "%s: created, then lost", tname(t, kb,
-			    sizeof(kb)));
-		t->s.key = t->key;
 	}
 	if (!t->posix && b.kind == NF_BK_SYSV && b.key != t->key)
 		nf_info("%s: the backup was saved from 0x%08x", tname(t, kb,
@@ -984,6 +968,7 @@ main(int argc, char **argv)
 	int c, have_tgt = 0, is_ls, is_lock;
 
 	nf_init(argv[0]);
+	nf_copy_threads();
 	if (argc < 2)
 		usage();
 	cmd = argv[1];

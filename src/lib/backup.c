@@ -10,6 +10,8 @@
  *   bytes 0..503.
  */
 #define _GNU_SOURCE
+#include <sys/ipc.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -191,7 +193,7 @@ nf_bk_save(const struct nf_bksave *sv, struct nf_bk *b, const char *file)
 {
 	struct nf_io *io = sv->io;
 	const char *label = sv->label;
-	int direct = sv->direct && io->fd >= 0;
+	int direct = sv->direct && io->fd >= 0 && nf_copy_direct;
 	unsigned char h[NF_BK_HDR];
 	struct nf_afile f;
 	struct nf_sum s;
@@ -269,15 +271,39 @@ fail:
 }
 
 int
+nf_bk_create(const struct nf_bk *b, uint32_t key, struct nf_seg *s)
+{
+	struct shmid_ds ds;
+	int id = shmget((key_t)key, (size_t)b->size, IPC_CREAT | IPC_EXCL |
+	    (int)b->mode);
+
+	if (id < 0)
+		return -1;
+	/* As root, give it back to its owner, as it was saved. */
+	if (geteuid() == 0 && shmctl(id, IPC_STAT, &ds) == 0) {
+		ds.shm_perm.uid = b->uid;
+		ds.shm_perm.gid = b->gid;
+		if (shmctl(id, IPC_SET, &ds) < 0)
+			nf_warn("0x%08x: shmctl IPC_SET: %m", (unsigned)key);
+	}
+	if (nf_seg_byid(id, s) != 0) {
+		errno = EIDRM;		/* created, then lost */
+		return -1;
+	}
+	s->key = key;
+	return 0;
+}
+
+int
 nf_bk_load(int fd, struct nf_io *io, const struct nf_bk *b, int *failed)
 {
 	struct nf_sum s;
 	int r;
 
 	nf_sum_init(&s);
-	r = io->fd >= 0 ? nf_copy_direct(fd, NF_BK_HDR, io->fd, b->size,
-	    nf_get_bk, &fd, &s, failed) : nf_copy_summed(b->size, nf_get_bk,
-	    &fd, nf_put_io, io, &s, failed);
+	r = io->fd >= 0 && nf_copy_direct ? nf_copy_direct(fd, NF_BK_HDR,
+	    io->fd, b->size, nf_get_bk, &fd, &s, failed) :
+	    nf_copy_summed(b->size, nf_get_bk, &fd, nf_put_io, io, &s, failed);
 	if (r == 0 && nf_sum_final(&s) != b->sum)
 		return 2;
 	return r;

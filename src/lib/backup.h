@@ -61,15 +61,24 @@ nf_putfn nf_put_io, nf_put_bk;
  * summed is exactly what is written). 0 done; -1 with errno and *failed
  * 'r' (get) or 'w' (put); 1 when nf_caught stopped it.
  */
-int nf_copy_summed(uint64_t size, nf_getfn *get, void *garg, nf_putfn *put,
-    void *parg, struct nf_sum *s, int *failed);
+typedef int nf_copyfn(uint64_t size, nf_getfn *get, void *garg,
+    nf_putfn *put, void *parg, struct nf_sum *s, int *failed);
 /* SIZE bytes from fd IN at IN_OFF to fd OUT at its offset, in the kernel
  * (sendfile), while get reads the same bytes for the sum: only for
  * contents nothing changes meanwhile. Returns as nf_copy_summed. */
-int nf_copy_direct(int in, uint64_t in_off, int out, uint64_t size,
+typedef int nf_directfn(int in, uint64_t in_off, int out, uint64_t size,
     nf_getfn *get, void *garg, struct nf_sum *s, int *failed);
+/* nf_copy_summed runs in this thread by default, and nf_copy_direct is
+ * NULL (nf_copy_summed does its job); nf_copy_threads() (copymt.c) puts
+ * both in place in two threads, the reads and the sum beside the writes,
+ * at the price of the thread library in the binary (a tool near its size
+ * budget keeps one thread). */
+extern nf_copyfn *nf_copy_summed;
+extern nf_directfn *nf_copy_direct;
+void nf_copy_threads(void);
 
 /* ---- backup.c: the backup file ---- */
+struct nf_seg;
 #define NF_BK_MAGIC "NFSHMBK1"
 #define NF_BK_HDR 512
 #define NF_BK_VERSION 1
@@ -121,8 +130,10 @@ int nf_bk_save(const struct nf_bksave *sv, struct nf_bk *b,
  * yes (more than NATT attached now, or the last attach or detach is not
  * ours); 2 it is gone or marked for removal. NOW is what was read.
  */
-struct nf_seg;
 int nf_seg_disturbed(int shmid, unsigned long natt, struct nf_seg *now);
+/* A new SysV segment KEY for backup B: its size and mode, and, run as
+ * root, its owner. 0 and S set, or -1 (errno). */
+int nf_bk_create(const struct nf_bk *b, uint32_t key, struct nf_seg *s);
 /*
  * Copy the contents of the backup open at FD into IO, summed again as they
  * are read. 0 done; -1 with errno and *failed 'r' (the file) or 'w'; 1

@@ -12,13 +12,11 @@
 #define _GNU_SOURCE
 #include <sys/ipc.h>
 #include <sys/mman.h>
-#include <sys/sendfile.h>
 #include <sys/shm.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <threads.h>
 #include <unistd.h>
 
 #include "nf.h"
@@ -33,7 +31,7 @@ volatile sig_atomic_t nf_caught;
 int
 nf_io_sysv(struct nf_io *io, int shmid, uint64_t size, int rw)
 {
-	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE), end;
+	uintptr_t pg = (uintptr_t)getpagesize(), end;
 	char path[96];
 	void *m;
 
@@ -152,187 +150,34 @@ nf_put_bk(void *arg, uint64_t off, const unsigned char *p, size_t k)
 }
 
 /*
- * The copy runs in two threads: this one reads each chunk and checksums it
- * while a writer thread writes the chunk before, so the checksum costs no
- * time beyond the copy itself, and what is summed is exactly what is
- * written, even in a segment that changes meanwhile. Where no thread can be
- * had, the same loop runs alone.
+ * The copy in this thread: each chunk read, summed, then written.
+ * copymt.c has it in two threads, and the copy in the kernel between two
+ * files, for the tools that can afford the thread library.
  */
-#define NSLOT 4
-
-struct ring {
-	mtx_t mu;
-	cnd_t cv;
-	const unsigned char *p[NSLOT];
-	size_t len[NSLOT];
-	uint64_t off[NSLOT];
-	unsigned head, tail;	/* chunks handed over, chunks written */
-	int done, err;		/* err: errno of a failed write */
-	nf_putfn *put;
-	void *arg;
-};
-
 static int
-writer(void *arg)
-{
-	struct ring *r = arg;
-
-	for (;;) {
-		unsigned i;
-		int e = 0;
-
-		mtx_lock(&r->mu);
-		while (r->tail == r->head && !r->done)
-			cnd_wait(&r->cv, &r->mu);
-		if (r->tail == r->head) {
-			mtx_unlock(&r->mu);
-			return 0;
-		}
-		i = r->tail % NSLOT;
-		e = r->err;
-		mtx_unlock(&r->mu);
-		if (!e && r->put(r->arg, r->off[i], r->p[i], r->len[i]) < 0)
-			e = errno ? errno : EIO;
-		mtx_lock(&r->mu);
-		r->err = e;
-		r->tail++;
-		cnd_broadcast(&r->cv);
-		mtx_unlock(&r->mu);
-	}
-}
-
-int
-nf_copy_summed(uint64_t size, nf_getfn *get, void *garg, nf_putfn *put,
+summed1(uint64_t size, nf_getfn *get, void *garg, nf_putfn *put,
     void *parg, struct nf_sum *s, int *failed)
 {
-	static unsigned char bufs[NSLOT][NF_CHUNK];
-	struct ring r;
-	thrd_t th;
-	uint64_t off = 0;
-	int threaded, rerr = 0, werr = 0;
-
-	memset(&r, 0, sizeof(r));
-	r.put = put;
-	r.arg = parg;
-	threaded = size > NF_CHUNK && mtx_init(&r.mu, mtx_plain) ==
-	    thrd_success && cnd_init(&r.cv) == thrd_success &&
-	    thrd_create(&th, writer, &r) == thrd_success;
-	while (off < size && !nf_caught) {
-		size_t k = size - off < NF_CHUNK ? (size_t)(size - off) :
-		    NF_CHUNK;
-		const unsigned char *p;
-		unsigned i = 0;
-
-		if (threaded) {
-			mtx_lock(&r.mu);
-			while (r.head - r.tail == NSLOT && !r.err)
-				cnd_wait(&r.cv, &r.mu);
-			werr = r.err;
-			i = r.head % NSLOT;
-			mtx_unlock(&r.mu);
-			if (werr)
-				break;
-		}
-		if (!(p = get(garg, off, bufs[i], k))) {
-			rerr = errno ? errno : EIO;
-			break;
-		}
-		nf_sum_update(s, p, k);
-		if (threaded) {
-			mtx_lock(&r.mu);
-			r.p[i] = p;
-			r.len[i] = k;
-			r.off[i] = off;
-			r.head++;
-			cnd_broadcast(&r.cv);
-			mtx_unlock(&r.mu);
-		} else if (put(parg, off, p, k) < 0) {
-			werr = errno ? errno : EIO;
-			break;
-		}
-		off += k;
-	}
-	if (threaded) {
-		mtx_lock(&r.mu);
-		r.done = 1;
-		cnd_broadcast(&r.cv);
-		mtx_unlock(&r.mu);
-		thrd_join(th, NULL);
-		if (!werr)
-			werr = r.err;
-	}
-	if (rerr || werr) {
-		*failed = rerr ? 'r' : 'w';
-		errno = rerr ? rerr : werr;
-		return -1;
-	}
-	return nf_caught ? 1 : 0;
-}
-
-/*
- * Straight from one file to the other, in the kernel, as cp(1) copies (one
- * copy, no page tables), in a thread of its own, while this one reads the
- * source again for the checksum: no hand-over between the two, so the
- * checksum costs no time where there is a second CPU. Only for contents
- * nobody changes; the caller checks afterwards that nobody did.
- */
-struct direct {
-	int in, out;
-	uint64_t off, size;	/* where the contents start in `in` */
-	int err;
-};
-
-static int
-sender(void *arg)
-{
-	struct direct *d = arg;
-	off_t o = (off_t)d->off;
-
-	while ((uint64_t)o - d->off < d->size && !nf_caught) {
-		uint64_t left = d->size - ((uint64_t)o - d->off);
-		ssize_t w = sendfile(d->out, d->in, &o, left < 0x40000000 ?
-		    (size_t)left : 0x40000000);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			d->err = w < 0 ? errno : EIO;
-			return 0;
-		}
-	}
-	return 0;
-}
-
-int
-nf_copy_direct(int in, uint64_t in_off, int out, uint64_t size,
-    nf_getfn *get, void *garg, struct nf_sum *s, int *failed)
-{
 	static unsigned char buf[NF_CHUNK];
-	struct direct d = { in, out, in_off, size, 0 };
 	const unsigned char *p;
-	thrd_t th;
-	int threaded, rerr = 0;
 
-	threaded = thrd_create(&th, sender, &d) == thrd_success;
 	for (uint64_t off = 0; off < size && !nf_caught;) {
 		size_t k = size - off < NF_CHUNK ? (size_t)(size - off) :
 		    NF_CHUNK;
 
 		if (!(p = get(garg, off, buf, k))) {
-			rerr = errno ? errno : EIO;
-			break;
+			*failed = 'r';
+			return -1;
 		}
 		nf_sum_update(s, p, k);
+		if (put(parg, off, p, k) < 0) {
+			*failed = 'w';
+			return -1;
+		}
 		off += k;
-	}
-	if (threaded)
-		thrd_join(th, NULL);
-	else if (!rerr)
-		sender(&d);
-	if (rerr || d.err) {
-		*failed = rerr ? 'r' : 'w';
-		errno = rerr ? rerr : d.err;
-		return -1;
 	}
 	return nf_caught ? 1 : 0;
 }
+
+nf_copyfn *nf_copy_summed = summed1;
+nf_directfn *nf_copy_direct;	/* none: summed1 copies the files too */
