@@ -60,8 +60,10 @@ bin/nfwait: src/nfwait.c src/lib/libnf.a $(LIBHDR)
 bin/nfshm: src/nfshm.c src/nfshm-freeze.c src/nfshm-freeze.h src/lib/libnf.a $(LIBHDR)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ src/nfshm.c src/nfshm-freeze.c src/lib/libnf.a
 
-bin/nfrestart: src/nfrestart.c src/lib/libnf.a $(LIBHDR)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ src/nfrestart.c src/lib/libnf.a
+bin/nfrestart: src/nfrestart.c src/nfrestart-backup.c src/nfrestart-backup.h \
+	    src/lib/libnf.a $(LIBHDR)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ src/nfrestart.c src/nfrestart-backup.c \
+	    src/lib/libnf.a
 
 tests/bin/nfserver: tests/fixtures/nfserver.c src/lib/libnf.a $(LIBHDR)
 	mkdir -p tests/bin
