@@ -721,7 +721,7 @@ lock(const struct nf_addr *a, long long ms)
 
 	if (!a->pidfile)
 		return -1;
-	r = nf_restart_lock(a->pidfile, ms, &fd);
+	r = nf_restart_lock(a->pidfile, a->unsafe, ms, &fd);
 	if (r == NF_BUSY)
 		nf_die(NF_BUSY, "%s: a restart is in progress (%s.lock is "
 		    "held); nothing done", a->pidfile, a->pidfile);
@@ -988,13 +988,13 @@ main(int argc, char **argv)
 	is_ls = !strcmp(cmd, "ls");
 	is_lock = !strcmp(cmd, "rm") || !strcmp(cmd, "restore");
 	argc--, argv++;
-	while ((c = getopt_long(argc, argv, "C:fHhI:k:p:qS:t:u:vV", lo,
-	    NULL)) != -1) {
+	while ((c = nf_getopt(argc, argv, "C:fHhI:k:p:qS:t:u:vV",
+	    lo)) != -1) {
 		switch (c) {
 		case 'C': case 'I': case 'p': case 'S':
 			if (is_ls || (c == 'p' && !is_lock))
 				usage();
-			nf_addr_opt(&a, c, optarg);
+			nf_addr_opt(&a, c, nf_optarg);
 			break;
 		case 'f':
 			force = 1;
@@ -1009,28 +1009,28 @@ main(int argc, char **argv)
 		case 'k':
 			if (!is_ls || f.bykey)
 				usage();
-			parse_tgt(optarg, &f.k);
+			parse_tgt(nf_optarg, &f.k);
 			f.bykey = 1;
 			break;
 		case 't':
 			if (strcmp(cmd, "wait") && !is_lock)
 				usage();
-			topt = optarg;
-			if (nf_parse_dur(optarg, &ms, &why) < 0)
-				nf_die(NF_USAGE, "-t %s: %s", optarg, why);
+			topt = nf_optarg;
+			if (nf_parse_dur(nf_optarg, &ms, &why) < 0)
+				nf_die(NF_USAGE, "-t %s: %s", nf_optarg, why);
 			break;
 		case NF_OPT_TOOL:
 			if (strcmp(cmd, "save") || fpid)
 				usage();
-			if (nf_parse_ulong(optarg, 2, nf_pid_max(), &fpid,
+			if (nf_parse_ulong(nf_optarg, 2, nf_pid_max(), &fpid,
 			    &why) < 0 || fpid == (unsigned long long)getpid())
-				nf_die(NF_USAGE, "--freeze %s: %s", optarg,
+				nf_die(NF_USAGE, "--freeze %s: %s", nf_optarg,
 				    fpid ? "our own pid" : why);
 			break;
 		case 'u':
 			if (!is_ls || f.byuid)
 				usage();
-			f.uid = parse_user(optarg);
+			f.uid = parse_user(nf_optarg);
 			f.byuid = 1;
 			break;
 		default:
@@ -1039,8 +1039,8 @@ main(int argc, char **argv)
 			break;
 		}
 	}
-	argc -= optind;
-	argv += optind;
+	argc -= nf_optind;
+	argv += nf_optind;
 	if (!strcmp(cmd, "key"))
 		nf_exit(cmd_key(argc, argv));
 	if (is_ls)

@@ -17,14 +17,13 @@
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 CC=${ASAN_CC:-clang}
 TOOLS="nfpid nfsignal nfwait nfshm nfrestart"
-LIBSRC="addr fmt guard msg parse pidfd pidfile proc shm shmhdr sig wait"
 CFLAGS="-std=c11 -g -O1 -Wall -Wextra -fno-omit-frame-pointer"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 LOGS=$TOP/bin/asan/logs
 rc=0
 
-lib() {
-	for l in $LIBSRC; do printf ' %s' "$TOP/src/lib/$l.c"; done
+lib() {	# every library source: what libnf.a is built from
+	for l in "$TOP"/src/lib/*.c; do printf ' %s' "$l"; done
 }
 
 build() {	# CC DIR EXTRA-FLAGS TOOL...

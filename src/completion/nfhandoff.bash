@@ -61,9 +61,10 @@ _nf_sig() {
 			[[ $s == "${c,,}"* ]] && COMPREPLY+=("$p$s")
 			continue ;;
 		esac
+		# STOP is refused (stop or SIGSTOP?): only SIGSTOP is offered.
 		if [[ $u == SIG* && SIG$s == "$u"* ]]; then
 			COMPREPLY+=("${p}SIG$s")
-		elif [[ $s == "$u"* ]]; then
+		elif [[ $s != STOP && $s == "$u"* ]]; then
 			COMPREPLY+=("$p$s")
 		fi
 	done

@@ -242,14 +242,23 @@ holder_of(int fd)
 /* Open and flock PATH, making sure the locked file is still the one at
  * PATH (it may be replaced between open and flock). */
 static int
-lockpath(const char *path, int nb, int keep, int *fdp, pid_t *holder)
+lockpath(const char *path, int unsafe_ok, int keep, int *fdp, pid_t *holder)
 {
 	for (int tries = 0; tries < 100; tries++) {
 		struct stat a, b;
-		int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
-		    O_NOCTTY | (keep ? 0 : O_CLOEXEC), 0644);
+		int fl = O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+		    (keep ? 0 : O_CLOEXEC);
+		int fd = open(path, fl | O_CREAT | O_EXCL, 0644);
 
+		/* Made here: readable by all whatever the umask, so that a
+		 * keep-alive job of another user can see the lock is held. */
+		if (fd >= 0)
+			fchmod(fd, 0644);
+		else if (errno == EEXIST)
+			fd = open(path, fl);
 		if (fd < 0) {
+			if (errno == ENOENT)	/* removed in between */
+				continue;
 			if (errno == ELOOP) {
 				nf_warn("%s: refusing to lock: is a symbolic link",
 				    path);
@@ -263,7 +272,14 @@ lockpath(const char *path, int nb, int keep, int *fdp, pid_t *holder)
 			close(fd);
 			return NF_USAGE;
 		}
-		if (flock(fd, LOCK_EX | (nb ? LOCK_NB : 0)) < 0) {
+		if (!unsafe_ok && nf_unsafe_dir(path, &a)) {
+			nf_warn("%s: unsafe: owned by uid %u in a world-writable "
+			    "directory (--unsafe-pidfile to accept)", path,
+			    (unsigned)a.st_uid);
+			close(fd);
+			return NF_USAGE;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 			int e = errno;
 
 			if (e == EWOULDBLOCK || e == EINTR) {
@@ -290,14 +306,14 @@ lockpath(const char *path, int nb, int keep, int *fdp, pid_t *holder)
 }
 
 int
-nf_pidfile_lock(const char *path, pid_t pid, int keep, int *fdp,
-    pid_t *holder)
+nf_pidfile_lock(const char *path, int unsafe_ok, pid_t pid, int keep,
+    int *fdp, pid_t *holder)
 {
 	char line[32];
 	size_t len = nf_fmt(line, sizeof(line), "%d\n", (int)pid);
 	int fd, r;
 
-	if ((r = lockpath(path, 1, keep, &fd, holder)) != NF_OK)
+	if ((r = lockpath(path, unsafe_ok, keep, &fd, holder)) != NF_OK)
 		return r;
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, line, len, 0) != (ssize_t)len ||
 	    fsync(fd) < 0) {
@@ -316,7 +332,7 @@ lockname(const char *pidpath, char *buf, size_t n)
 }
 
 int
-nf_restart_lock(const char *pidpath, long long ms, int *fdp)
+nf_restart_lock(const char *pidpath, int unsafe_ok, long long ms, int *fdp)
 {
 	char path[PATH_MAX];
 	long long start = nf_now_us(), step = 1;
@@ -324,7 +340,7 @@ nf_restart_lock(const char *pidpath, long long ms, int *fdp)
 
 	lockname(pidpath, path, sizeof(path));
 	for (;;) {
-		r = lockpath(path, 1, 0, fdp, NULL);
+		r = lockpath(path, unsafe_ok, 0, fdp, NULL);
 		if (r != NF_BUSY)
 			return r;
 		if (ms >= 0 && nf_now_us() - start >= ms * 1000)
@@ -344,10 +360,10 @@ nf_restart_locked(const char *pidpath)
 	lockname(pidpath, path, sizeof(path));
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
 	    O_NOCTTY);
-	if (fd < 0)
-		return 0;
+	if (fd < 0)	/* never "not held" when it could not be looked at */
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
 	if (flock(fd, LOCK_SH | LOCK_NB) < 0)
-		r = errno == EWOULDBLOCK;
+		r = errno == EWOULDBLOCK ? 1 : -1;
 	close(fd);
 	return r;
 }
