@@ -9,10 +9,12 @@
  * the signals a terminal or a process group sends, waits on a pipe from
  * nfshm and sends SIGCONT when it ends without the word that nfshm did so
  * itself. Both signal through a pidfd opened before PID was judged, so
- * neither can reach another process that got its number; without pidfd
- * (Linux before 5.3, NF_NO_PIDFD=1) PID's start time is compared right
- * before each kill(), which leaves a window of microseconds in which the
- * server would have to die and its number be reused.
+ * neither can reach another process that got its number. Without pidfd
+ * (Linux before 5.3, NF_NO_PIDFD=1) they hold /proc/PID open instead: that
+ * directory names the process, not its number (reads through it fail once
+ * the process has exited, even if the number is taken again), and it is
+ * read right before each kill(), which leaves a window of microseconds in
+ * which the server would have to die and its number be reused.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,15 +30,30 @@
 
 #define STOP_WAIT_US 5000000LL
 
+/* PID's state letter, read through the /proc/PID opened at the start:
+ * 0 when that process has exited (whoever has its number now). */
+static char
+state(const struct freeze *fz, const char *file)
+{
+	char buf[512], *s;
+	ssize_t n = -1;
+	int fd = openat(fz->procfd, file, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	buf[n > 0 ? n : 0] = '\0';
+	s = strrchr(buf, ')');
+	return s && s[1] == ' ' && s[2] != 'Z' && s[2] != 'X' ? s[2] : 0;
+}
+
 static int
 sendsig(const struct freeze *fz, int sig)
 {
-	struct nf_proc p;
-
 	if (fz->pidfd >= 0)
 		return nf_pidfd_send(fz->pidfd, sig);
-	if (nf_proc_read(fz->pid, &p) != 0 || p.start_ms != fz->start_ms ||
-	    p.state == 'Z') {
+	if (!state(fz, "stat")) {
 		errno = ESRCH;		/* gone, or another process now */
 		return -1;
 	}
@@ -46,7 +63,8 @@ sendsig(const struct freeze *fz, int sig)
 void
 freeze_open(struct freeze *fz, pid_t pid)
 {
-	struct nf_proc p;
+	struct nf_proc p, q;
+	char path[32];
 	int r;
 
 	memset(fz, 0, sizeof(*fz));
@@ -66,11 +84,17 @@ freeze_open(struct freeze *fz, pid_t pid)
 		nf_die(NF_REFUSED, "--freeze %d: already stopped or traced "
 		    "(state %c): it would be resumed after the copy; nothing "
 		    "saved", (int)pid, p.state);
-	fz->start_ms = p.start_ms;
+	/* Then /proc/PID, checked to be still the process judged. */
+	nf_fmt(path, sizeof(path), "/proc/%d", (int)pid);
+	if ((fz->procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    nf_proc_read(pid, &q) != 0 || q.start_ms != p.start_ms ||
+	    !state(fz, "stat"))
+		nf_die(NF_FALSE, "--freeze %d: no such process; nothing saved",
+		    (int)pid);
 }
 
 struct tasks {
-	int dir;		/* /proc/PID */
+	const struct freeze *fz;
 	int running;
 };
 
@@ -78,36 +102,26 @@ static int
 task(const char *name, void *arg)
 {
 	struct tasks *t = arg;
-	char path[96], buf[512], *s;
-	ssize_t n;
-	int fd;
+	char path[96], c;
 
 	nf_fmt(path, sizeof(path), "task/%s/stat", name);
-	if ((fd = openat(t->dir, path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;	/* that thread has just exited */
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	if ((s = strrchr(buf, ')')) && s[1] == ' ' && !strchr("TtZX", s[2]))
+	/* 0: that thread has just exited. */
+	if ((c = state(t->fz, path)) && c != 'T' && c != 't')
 		t->running++;
 	return 0;
 }
 
 /* Every thread of PID stopped (or gone)? 1 yes, 0 not yet, -1 unknown. */
 static int
-all_stopped(pid_t pid)
+all_stopped(const struct freeze *fz)
 {
-	struct tasks t = { -1, 0 };
+	struct tasks t = { fz, 0 };
 	char path[64];
-	int r;
 
-	nf_fmt(path, sizeof(path), "/proc/%d", (int)pid);
-	if ((t.dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return errno == ENOENT ? 1 : -1;
-	nf_fmt(path, sizeof(path), "/proc/%d/task", (int)pid);
-	r = nf_dir_each(path, task, &t);
-	close(t.dir);
-	if (r < 0)
+	if (!state(fz, "stat"))
+		return 1;
+	nf_fmt(path, sizeof(path), "/proc/%d/task", (int)fz->pid);
+	if (nf_dir_each(path, task, &t) < 0)
 		return errno == ENOENT ? 1 : -1;
 	return t.running == 0;
 }
@@ -170,7 +184,7 @@ freeze_stop(struct freeze *fz)
 	fz->stopped = 1;
 	/* The signal is delivered to each thread as it next runs: a thread
 	 * that is still writing has not stopped yet. */
-	while ((r = all_stopped(fz->pid)) == 0 &&
+	while ((r = all_stopped(fz)) == 0 &&
 	    nf_now_us() - fz->t0 < STOP_WAIT_US)
 		nanosleep(&ts, NULL);
 	if (r != 1) {

@@ -8,7 +8,7 @@
 struct freeze {
 	pid_t pid;
 	int pidfd;			/* or -1: kill() after a check */
-	unsigned long long start_ms;	/* PID's start, for that check */
+	int procfd;			/* /proc/PID: that check */
 	int gw;				/* to the guardian */
 	long long t0;			/* when it was stopped */
 	int stopped;
