@@ -25,13 +25,13 @@ CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined \
 # The sources each target is built from, besides its own file.
 srcs() {
 	case $1 in
-	pidfile) echo parse pidfile fmt msg opt ;;
-	pidlist) echo addr parse pidfile fmt msg opt ;;
+	pidfile) echo parse pidfile files fmt msg opt ;;
+	pidlist) echo addr parse pidfile files fmt msg opt ;;
 	dur | addr) echo parse ;;
 	sched | sig) echo parse sig fmt opt ;;
 	winquote) echo fmt ;;
 	shmhdr) echo shmhdr ;;
-	backup) echo backup sum segio files shm shmhdr proc msg fmt parse ;;
+	backup) echo backup sum segio files shm shmhdr proc msg fmt parse opt ;;
 	*) return 1 ;;
 	esac
 }
