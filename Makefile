@@ -16,10 +16,12 @@ DESTDIR =
 LIBOBJ = src/lib/addr.o src/lib/fmt.o src/lib/guard.o src/lib/msg.o \
 	src/lib/opt.o src/lib/parse.o src/lib/pidfd.o src/lib/pidfile.o \
 	src/lib/pidrules.o src/lib/proc.o src/lib/shm.o src/lib/shmhdr.o \
-	src/lib/sig.o src/lib/wait.o
+	src/lib/sig.o src/lib/wait.o src/lib/backup.o src/lib/copymt.o \
+	src/lib/files.o src/lib/segio.o src/lib/sum.o
 LIBSRC = $(LIBOBJ:.o=.c)
 LTO = -flto
-LIBHDR = src/lib/nf.h src/lib/opts.h src/lib/shm.h src/lib/shmhdr.h
+LIBHDR = src/lib/nf.h src/lib/opts.h src/lib/shm.h src/lib/shmhdr.h \
+	src/lib/backup.h
 TOOLS = bin/nfpid bin/nfsignal bin/nfwait bin/nfshm bin/nfrestart
 MAN1 = man/nfpid.1 man/nfsignal.1 man/nfwait.1 man/nfshm.1 man/nfrestart.1 man/nfrestart.exe.1
 MAN7 = man/nfhandoff.7
@@ -61,11 +63,14 @@ bin/nfsignal: src/nfsignal.c $(LIBSRC) $(LIBHDR)
 bin/nfwait: src/nfwait.c $(LIBSRC) $(LIBHDR)
 	$(CC) $(CFLAGS) $(LTO) $(LDFLAGS) -o $@ src/nfwait.c $(LIBSRC)
 
-bin/nfshm: src/nfshm.c $(LIBSRC) $(LIBHDR)
-	$(CC) $(CFLAGS) $(LTO) $(LDFLAGS) -o $@ src/nfshm.c $(LIBSRC)
+bin/nfshm: src/nfshm.c src/nfshm-freeze.c src/nfshm-freeze.h $(LIBSRC) $(LIBHDR)
+	$(CC) $(CFLAGS) $(LTO) $(LDFLAGS) -o $@ src/nfshm.c src/nfshm-freeze.c \
+	    $(LIBSRC)
 
-bin/nfrestart: src/nfrestart.c $(LIBSRC) $(LIBHDR)
-	$(CC) $(CFLAGS) $(LTO) $(LDFLAGS) -o $@ src/nfrestart.c $(LIBSRC)
+bin/nfrestart: src/nfrestart.c src/nfrestart-backup.c src/nfrestart-backup.h \
+	    $(LIBSRC) $(LIBHDR)
+	$(CC) $(CFLAGS) $(LTO) $(LDFLAGS) -o $@ src/nfrestart.c \
+	    src/nfrestart-backup.c $(LIBSRC)
 
 tests/bin/nfserver: tests/fixtures/nfserver.c src/lib/libnf.a $(LIBHDR)
 	mkdir -p tests/bin

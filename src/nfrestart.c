@@ -29,12 +29,14 @@
 #include "lib/opts.h"
 #include "lib/shm.h"
 #include "lib/shmhdr.h"
+#include "nfrestart-backup.h"
 
 static const char usage_text[] =
 "usage: nfrestart [-dnqvw] [-p FILE | -S SERVER -I ID] [-C DIR] [-s SIG]\n"
 "                 [-t DUR] [-r SCHEDULE] [-o LOG] [--shm KEY]... [--name NAME]\n"
 "                 [--ready-file FILE | --ready-tcp [HOST:]PORT | --ready-fd N]\n"
-"                 [--ready-timeout DUR] [--force] [--unsafe-pidfile]\n"
+"                 [--ready-timeout DUR] [--backup FILE|DIR [--keep N]]\n"
+"                 [--restore FILE] [--force] [--unsafe-pidfile]\n"
 "                 [--] [COMMAND [ARG ...]]\n"
 "       nfrestart -h | -V\n";
 
@@ -869,6 +871,8 @@ preflight(void)
 		struct nf_seg s;
 		int v, r = nf_seg_find(o.shm[i], &s);
 
+		if (bk_restores(o.shm[i]))	/* judged in the backup */
+			continue;
 		if (r == 1) {
 			nf_debug("preflight: segment 0x%08x does not exist "
 			    "(a first start)", (unsigned)o.shm[i]);
@@ -1520,6 +1524,7 @@ parse(int argc, char **argv)
 		{ "ready-fd", required_argument, NULL, NF_OPT_READY_FD },
 		{ "ready-timeout", required_argument, NULL,
 		    NF_OPT_READY_TIMEOUT },
+		BK_LONG,
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *why, *sarg = NULL, *rarg = NULL;
@@ -1593,7 +1598,8 @@ parse(int argc, char **argv)
 			continue;
 		default:
 			if (nf_addr_opt(&o.a, c, nf_optarg) ||
-			    nf_common_opt(c, usage_text, "nfrestart"))
+			    nf_common_opt(c, usage_text, "nfrestart") ||
+			    bk_opt(c, nf_optarg))
 				continue;
 			nf_sigopt_hint();
 			usage();
@@ -1645,6 +1651,7 @@ parse(int argc, char **argv)
 	if (nready && !o.dflag)
 		nf_die(NF_USAGE, "--ready-file/--ready-tcp/--ready-fd need -d "
 		    "(without it nfrestart becomes the server)");
+	bk_setup(o.shm, o.nshm, !o.cmd ? 0 : o.dflag ? 'd' : 'x');
 }
 
 int
@@ -1653,7 +1660,7 @@ main(int argc, char **argv)
 	struct nf_pidfile pf;
 	struct nf_target t = { 0 };
 	struct nf_verdict vd;
-	int lockfd = -1, logfd = -1, r, forced = 0, nothing = 0;
+	int lockfd = -1, logfd = -1, r, forced = 0, nothing = 0, bkr;
 	long long t0;
 	char path[PATH_MAX], b[32];
 	const char *why;
@@ -1776,6 +1783,9 @@ main(int argc, char **argv)
 		    "running)", (unsigned)key, path);
 	}
 
+	/* --restore's file, checked whole before anything is touched. */
+	if ((r = bk_prepare(o.force)) != NF_OK)
+		nf_exit(r);
 	/* 3. Preflight: would the data survive? */
 	if ((r = preflight()) != NF_OK)
 		nf_exit(r);
@@ -1792,6 +1802,7 @@ main(int argc, char **argv)
 			    sizeof(path)));
 		else
 			plan("stop", "nothing to stop");
+		bk_plan();
 		plan("remove", "%s", o.a.pidfile);
 		if (o.cmd)
 			plan("exec", "%s%s%s", o.cmd[0], o.dflag ?
@@ -1839,6 +1850,8 @@ main(int argc, char **argv)
 			    "attached %s; the old server is gone, nothing was "
 			    "started: DOWN", (unsigned)o.shm[i], path);
 	}
+	/* 5. In this gap, where nothing writes the data: backups, restore. */
+	bkr = bk_gap();
 	/* 6. The stale PID file. */
 	if ((r = remove_pidfile(&pf)) != NF_OK)
 		nf_exit(r);
@@ -1846,10 +1859,10 @@ main(int argc, char **argv)
 	    sizeof(b)));
 	pause_at("removed");
 	if (!o.cmd)	/* stop only: 1 when there was nothing to stop */
-		nf_exit(oldpid ? NF_OK : NF_FALSE);
+		nf_exit(bkr ? bkr : oldpid ? NF_OK : NF_FALSE);
 
-	/* 7-9. The new server. */
+	/* 7-9. The new server; a failed backup (3) only once it is up. */
 	if (o.dflag)
-		nf_exit(launch_daemon());
+		nf_exit((r = launch_daemon()) ? r : bkr);
 	nf_exit(exec_server(-1));
 }

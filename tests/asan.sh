@@ -26,14 +26,22 @@ lib() {	# every library source: what libnf.a is built from
 	for l in "$TOP"/src/lib/*.c; do printf ' %s' "$l"; done
 }
 
+mods() {	# TOOL: its private modules, as the Makefile links them
+	case $1 in
+	nfshm) printf ' %s' "$TOP/src/nfshm-freeze.c" ;;
+	nfrestart) printf ' %s' "$TOP/src/nfrestart-backup.c" ;;
+	esac
+}
+
 build() {	# CC DIR EXTRA-FLAGS TOOL...
 	_cc=$1 _dir=$2 _fl=$3
 	shift 3
 	mkdir -p "$_dir"
 	for t; do
-		echo "$_cc $CFLAGS $_fl -o $_dir/$t src/$t.c src/lib/*.c"
+		echo "$_cc $CFLAGS $_fl -o $_dir/$t src/$t.c$(mods $t) src/lib/*.c"
 		# shellcheck disable=SC2046
-		$_cc $CFLAGS $_fl -o "$_dir/$t" "$TOP/src/$t.c" $(lib) || exit 3
+		$_cc $CFLAGS $_fl -o "$_dir/$t" "$TOP/src/$t.c" $(mods $t) $(lib) ||
+		    exit 3
 	done
 }
 

@@ -160,6 +160,23 @@ int nf_restart_lock(const char *pidpath, int unsafe_ok, long long ms,
 int nf_restart_locked(const char *pidpath);
 int nf_unsafe_dir(const char *path, const struct stat *st);
 
+/* ---- files.c: a file replaced atomically ---- */
+struct nf_afile {
+	int fd;			/* the temporary file, written by the caller */
+	const char *path;
+	char tmp[4096];		/* DIR/.BASE.TAGPID.N */
+	char dir[4096];
+};
+/* 0 with f->fd open, -1 (errno), -2 when the name is too long. */
+int nf_afile_open(struct nf_afile *f, const char *path, const char *tag,
+    mode_t mode);
+/* fsync, close, rename over PATH, fsync of the directory: 0; -1 (errno)
+ * when the data could not be written, -2 when the rename failed (the
+ * temporary file is removed either way). */
+int nf_afile_commit(struct nf_afile *f);
+void nf_afile_abort(struct nf_afile *f);	/* close, remove; errno kept */
+void nf_dirof(const char *path, char *buf, size_t n);	/* ".", "/", DIR */
+
 /* ---- proc.c: process facts ---- */
 struct nf_proc {
 	pid_t pid;
@@ -304,6 +321,8 @@ int nf_watch(const struct nf_target *t, size_t n, const struct nf_sched *sc,
 
 /* ---- shm.c: SysV segments (declared in shm.h) ---- */
 #include "shm.h"
+/* ---- sum.c, segio.c, backup.c: copies of segments (backup.h) ---- */
+#include "backup.h"
 
 #endif /* !_WIN32 */
 #endif

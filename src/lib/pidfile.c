@@ -44,25 +44,6 @@ nf_pid_max(void)
 	return max;
 }
 
-static void
-dirof(const char *path, char *buf, size_t n)
-{
-	const char *s = strrchr(path, '/');
-
-	if (!s)
-		nf_fmt(buf, n, ".");
-	else if (s == path)
-		nf_fmt(buf, n, "/");
-	else {
-		size_t l = (size_t)(s - path);
-
-		if (l >= n)
-			l = n - 1;
-		memcpy(buf, path, l);
-		buf[l] = '\0';
-	}
-}
-
 /*
  * A file in a world-writable directory that is neither ours nor root's may
  * have been planted by anyone: refuse it, as start-stop-daemon does.
@@ -75,7 +56,7 @@ nf_unsafe_dir(const char *path, const struct stat *st)
 
 	if (st->st_uid == geteuid() || st->st_uid == 0)
 		return 0;
-	dirof(path, dir, sizeof(dir));
+	nf_dirof(path, dir, sizeof(dir));
 	if (stat(dir, &ds) < 0)
 		return 0;
 	return (ds.st_mode & S_IWOTH) != 0;
@@ -170,47 +151,30 @@ refuse_link(const char *path)
 int
 nf_pidfile_write(const char *path, pid_t pid)
 {
-	char tmp[PATH_MAX], dir[PATH_MAX], line[32];
-	const char *base = strrchr(path, '/');
+	struct nf_afile f;
+	char line[32];
 	size_t len = nf_fmt(line, sizeof(line), "%d\n", (int)pid);
-	int fd = -1, r;
+	int r;
 
 	if ((r = refuse_link(path)) != NF_OK)
 		return r;
-	base = base ? base + 1 : path;
-	dirof(path, dir, sizeof(dir));
-	for (unsigned i = 0; fd < 0 && i < 100; i++) {
-		if (nf_fmt(tmp, sizeof(tmp), "%s/.%s.%d.%u", dir, base,
-		    (int)getpid(), i) >= sizeof(tmp)) {
-			nf_warn("%s: path too long", path);
-			return NF_USAGE;
-		}
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-		    O_CLOEXEC, 0644);
-		if (fd < 0 && errno != EEXIST) {
-			nf_warn("%s: open:", tmp);
-			return NF_SYS;
-		}
+	if ((r = nf_afile_open(&f, path, "", 0644)) == -2) {
+		nf_warn("%s: path too long", path);
+		return NF_USAGE;
 	}
-	if (fd < 0) {
-		nf_warn("%s: open:", tmp);
+	if (r < 0) {
+		nf_warn("%s: open:", f.tmp);
 		return NF_SYS;
 	}
-	if (nf_writeall(fd, line, len) < 0 || fsync(fd) < 0) {
-		nf_warn("%s: write:", tmp);
-		close(fd);
-		unlink(tmp);
+	if (nf_writeall(f.fd, line, len) < 0) {
+		nf_afile_abort(&f);
+		nf_warn("%s: write:", f.tmp);
 		return NF_SYS;
 	}
-	close(fd);
-	if (rename(tmp, path) < 0) {
-		nf_warn("%s: rename:", path);
-		unlink(tmp);
+	if ((r = nf_afile_commit(&f)) < 0) {
+		nf_warn(r == -2 ? "%s: rename:" : "%s: write:", r == -2 ? path :
+		    f.tmp);
 		return NF_SYS;
-	}
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		fsync(fd);
-		close(fd);
 	}
 	return NF_OK;
 }
