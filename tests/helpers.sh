@@ -42,6 +42,7 @@ serve() {
 
 # alive PID: the process exists and is not a zombie.
 alive() {
+	case $1 in ''|*[!0-9]*) return 1 ;; esac	# /proc//stat is /proc/stat
 	_st=$(sed 's/.*) //' "/proc/$1/stat" 2> /dev/null | cut -d' ' -f1)
 	[ -n "$_st" ] && [ "$_st" != Z ] && [ "$_st" != X ]
 }
