@@ -68,17 +68,29 @@ static int
 attached(struct nf_addr *a, const char *what)
 {
 	struct nf_seg s;
+	struct shmid_ds ds;
 	pid_t pid;
 	int r;
 
 	if (!a->has_key)
 		return -1;
-	/* Our namespace's segment by that key (asking for no access needs
-	 * no permission); none: nothing to say. */
+	/*
+	 * Our namespace's segment by that key (asking for no access needs
+	 * no permission), with its count of attachments; none by that key
+	 * may still be one marked for removal, which the key in the maps
+	 * names (shmid -1: any).
+	 */
+	memset(&s, 0, sizeof(s));
 	s.key = a->key;
-	if ((s.shmid = shmget((key_t)a->key, 0, 0)) < 0 && errno == ENOENT)
-		return -1;
-	if (s.shmid < 0 || (r = nf_seg_writers(&s, &pid, 1)) < 0) {
+	s.shmid = shmget((key_t)a->key, 0, 0);
+	if (s.shmid >= 0 && shmctl(s.shmid, IPC_STAT, &ds) == 0)
+		s.nattch = ds.shm_nattch;
+	else if (s.shmid >= 0)
+		s.nattch = ~0UL;	/* unknown: the scan must see it all */
+	else if (errno != ENOENT)
+		r = -1;
+	if ((s.shmid < 0 && errno != ENOENT) ||
+	    (r = nf_seg_writers(&s, &pid, 1)) < 0) {
 		nf_warn("%s: %s, and who has segment 0x%08x attached cannot be "
 		    "told:", a->pidfile, what, (unsigned)a->key);
 		return NF_SYS;

@@ -427,13 +427,23 @@ parse_tcp(const char *s, struct tcpaddr *t)
 static int
 tcp_ready(const struct tcpaddr *t)
 {
-	int s = socket(t->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), r;
+	int s = socket(t->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0), r, e = 0;
+	socklen_t el = sizeof(e);
+	struct pollfd p;
 
 	if (s < 0)
 		return 0;
-	r = connect(s, (const struct sockaddr *)&t->ss, t->len) == 0;
+	/* Never blocked by a full accept queue: 100 ms, then not yet. */
+	r = connect(s, (const struct sockaddr *)&t->ss, t->len);
+	if (r < 0 && errno == EINPROGRESS) {
+		p.fd = s;
+		p.events = POLLOUT;
+		r = poll(&p, 1, 100) == 1 && getsockopt(s, SOL_SOCKET,
+		    SO_ERROR, &e, &el) == 0 && e == 0 ? 0 : -1;
+	}
 	close(s);
-	return r;
+	return r == 0;
 }
 
 /*
@@ -597,14 +607,14 @@ struct holdspec {
 	pid_t fg;		/* the foreground nfrestart (-d) */
 };
 
-/* Has the new server attached every segment (for writing: ours, and
- * observers, are read-only)? */
+/* Has the new server attached the first N segments (for writing: ours,
+ * and observers, are read-only)? */
 static int
-seg_taken(void)
+seg_taken(int n)
 {
 	pid_t pids[1];
 
-	for (int i = 0; i < o.nshm; i++) {
+	for (int i = 0; i < n; i++) {
 		struct nf_seg s;
 
 		if (nf_seg_find(o.shm[i], &s) != 0 ||
@@ -667,8 +677,7 @@ hold(struct holdspec *h)
 {
 	long long deadline;
 	int execd = 0, daemonized = 0, lock = h->lockfd >= 0, segs = h->segs;
-	int rfd = h->rfd, ended = 0, iv = 2;
-	const char *why = "ready timeout";
+	int rfd = h->rfd, ended = 0, visible = 0, iv = 2, late = 0;
 	char c = 0;
 
 	setsid();
@@ -691,23 +700,34 @@ hold(struct holdspec *h)
 			if (n == 0 || (n < 0 && errno != EAGAIN))
 				execd = 1;
 		}
-		if (lock) {
+		if (lock && !visible) {
 			struct nf_pidfile pf;
 			int q = nf_quiet;
 
 			nf_quiet = 1;
 			nf_pidfile_read(o.a.pidfile, 1, &pf);
 			nf_quiet = q;
-			if (pf.status == NF_PF_OK && pf.pid != oldpid &&
+			visible = pf.status == NF_PF_OK && pf.pid != oldpid &&
 			    (pf.pid != h->server || execd) &&
-			    nf_alive(pf.pid) == 1) {
-				nf_debug("holder: pid file names %d: restart "
-				    "lock released", (int)pf.pid);
-				close(h->lockfd);
-				lock = 0;
-			}
+			    nf_alive(pf.pid) == 1;
+			if (visible)
+				nf_debug("holder: pid file names %d", (int)pf.pid);
 		}
-		if (segs && execd && seg_taken()) {
+		/*
+		 * The new server is visible when its PID file names it, and,
+		 * where it keeps its data in a segment, when it has attached
+		 * it (the object segment of -S/-I, or the first --shm):
+		 * NFShmXFrame writes its PID file before it attaches, and an
+		 * nfshm rm or restore (which take this lock) must not slip
+		 * into that gap.
+		 */
+		if (lock && visible && (!o.nshm || (execd && seg_taken(1)))) {
+			nf_debug("holder: the new server is visible: restart "
+			    "lock released");
+			close(h->lockfd);
+			lock = 0;
+		}
+		if (segs && execd && seg_taken(o.nshm)) {
 			nf_debug("holder: the new server has the segments "
 			    "attached: detached");
 			segs = 0;
@@ -732,10 +752,8 @@ hold(struct holdspec *h)
 				    "waiting for its pid file until "
 				    "--ready-timeout", (int)h->server);
 				daemonized = 1;
-			} else {
-				why = "the server died";
+			} else
 				ended = 1;
-			}
 		}
 		if (ended || (daemonized && rfd >= 0 &&
 		    getppid() != h->fg)) {
@@ -744,11 +762,37 @@ hold(struct holdspec *h)
 				close(rfd);
 			rfd = -1;
 		}
-		if ((ended || nf_now_us() >= deadline) && (lock || segs)) {
-			nf_debug("holder: %s: restart lock released", why);
-			if (lock)
+		/* A server that died is not starting any more: the lock goes
+		 * (a new restart may begin), the segments stay held until the
+		 * ready timeout (a rollback must find the data). */
+		if (ended && lock) {
+			nf_debug("holder: the server died: restart lock released");
+			close(h->lockfd);
+			lock = 0;
+		}
+		if (nf_now_us() >= deadline && (lock || segs)) {
+			/*
+			 * The ready timeout. A server of ours that is still
+			 * running and not yet visible is still starting: a
+			 * second restart now would find no PID file and start
+			 * a second server beside it. Keep the lock for as long
+			 * as it runs. One that daemonized, we cannot see.
+			 */
+			if (lock && !visible && !ended && !daemonized) {
+				if (!late++)
+					nf_debug("holder: past --ready-timeout, "
+					    "%d still starting: the restart lock "
+					    "stays", (int)h->server);
+			} else if (lock) {
+				nf_debug("holder: ready timeout: restart lock "
+				    "released");
 				close(h->lockfd);
-			lock = segs = 0;
+				lock = 0;
+			}
+			if (segs)
+				nf_debug("holder: ready timeout: segments "
+				    "detached");
+			segs = 0;
 		}
 		if (!lock && !segs && rfd < 0)
 			break;
@@ -892,6 +936,24 @@ preflight(void)
 		nf_debug("preflight: segment 0x%08x: %s", (unsigned)o.shm[i],
 		    v == NF_V_NONE ? "not NFShmXFrame's" :
 		    nf_shm_verdict_name(v));
+		/* The server's own object segment with a header that is not
+		 * its own (another key or size: restored from another
+		 * server's backup, say) is not recovered: as INIT. */
+		if (v == NF_V_NONE && o.a.server && o.shm[i] == o.objkey) {
+			if (o.force) {
+				nf_warn("segment 0x%08x: its header is not the "
+				    "server's (another key or size): going on "
+				    "(--force): the new server will not recover "
+				    "it", (unsigned)o.shm[i]);
+				continue;
+			}
+			nf_warn("segment 0x%08x: its header is not the server's "
+			    "(another key or size): the new server would not "
+			    "recover it; refusing before touching the old "
+			    "server (--force to accept)", (unsigned)o.shm[i]);
+			bad = 1;
+			continue;
+		}
 		if (v == NF_V_INIT || v == NF_V_REFUSE) {
 			if (o.force) {
 				nf_warn("segment 0x%08x: verdict %s: going on "
@@ -1025,7 +1087,7 @@ static struct {
 static int
 holder_needed(void)
 {
-	return !o.wflag || nheld;
+	return !o.wflag || nheld || o.nshm;
 }
 
 /* What both kinds of holder are given: the lock, segments, the exec pipe. */
@@ -1033,7 +1095,9 @@ static void
 holder_spec(struct holdspec *h, int lockfd, int execfd, pid_t server)
 {
 	memset(h, 0, sizeof(*h));
-	h->lockfd = o.wflag ? -1 : lockfd;
+	/* With -w the PID file names the server at the exec; with segments
+	 * the lock also waits for them to be attached. */
+	h->lockfd = o.wflag && !o.nshm ? -1 : lockfd;
 	h->segs = nheld > 0;
 	h->execfd = execfd;
 	h->ppfd = -1;
@@ -1092,6 +1156,7 @@ prefork_holder(int lockfd)
 		if (h2 != 0)
 			_exit(h2 < 0);
 		signals_child();
+		setsid();	/* before it says it is there: out of our group */
 		close(p[1]);
 		if (h.lockfd < 0 && lockfd >= 0)	/* not its job */
 			close(lockfd);
@@ -1178,15 +1243,15 @@ exec_server(int tellfd)
 static _Noreturn void
 middle_holds(int lockfd, int logfd, int hpipe, pid_t c2, int rfd, pid_t fg)
 {
-	static const int ign[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1,
-	    SIGUSR2, SIGPIPE, SIGALRM, NF_SIG_RESTART };
 	struct holdspec h;
 
 	/* The server is in this process group: a signal meant for its group
-	 * (kill -- -PGID, a reload sent to all) must not end the holder, and
-	 * the lock with it. SIGKILL still does. */
-	for (size_t i = 0; i < sizeof(ign) / sizeof(ign[0]); i++)
-		signal(ign[i], SIG_IGN);
+	 * (kill -- -PGID, a reload sent to all, SIGIO, a real-time signal)
+	 * must not end the holder, and the lock with it. SIGKILL still does;
+	 * SIGCHLD keeps its default, or waitpid would lose the status. */
+	for (int s = 1; s < 65; s++)
+		if (s != SIGCHLD && s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_IGN);
 	/* -v: the holder's words go where the server's go. */
 	holder_stdio(logfd);
 	holder_spec(&h, lockfd, hpipe, c2);
@@ -1366,10 +1431,13 @@ static int
 ready_look(pid_t server, const struct tcpaddr *ta, int spfd)
 {
 	char b[48];
-	int r = ready_seen(server, ta);
+	int r = ready_seen(server, ta), dead;
+	struct pollfd p = { spfd, POLLIN, 0 };
 
-	/* A dead server is not ready, whatever the file or port says. */
-	if (r >= 0 && nf_alive(server) == 0) {
+	/* A dead server is not ready, whatever the file or port says; its
+	 * pidfd tells, not its number (which may be another's by now). */
+	dead = spfd >= 0 ? poll(&p, 1, 0) > 0 : nf_alive(server) == 0;
+	if (r >= 0 && dead) {
 		nf_warn("new server %d died before it was ready (%s): DOWN%s%s",
 		    (int)server, how_ended(server, spfd, b, sizeof(b)),
 		    o.log ? "; its output is in " : "", o.log ? o.log : "");
@@ -1492,6 +1560,37 @@ launch_daemon(void)
 	nf_debug("new server %d ready after %s", (int)server,
 	    secs(nf_now_us() - t_start, b, sizeof(b)));
 	return NF_OK;
+}
+
+/*
+ * -o LOG, as root, maybe in a world-writable directory: not through a
+ * symbolic link (the server's output must not land in another file), not
+ * another user's file there (as PID files), and never blocking on a FIFO
+ * nobody reads.
+ */
+static int
+open_log(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOCTTY | O_NOFOLLOW | O_NONBLOCK, 0644);
+
+	if (fd < 0) {
+		if (errno == ELOOP)
+			nf_die(NF_USAGE, "%s: refusing to log: is a symbolic "
+			    "link", path);
+		nf_die(NF_SYS, "%s: open:", path);
+	}
+	if (fstat(fd, &st) < 0)
+		nf_die(NF_SYS, "%s: fstat:", path);
+	if (S_ISDIR(st.st_mode))
+		nf_die(NF_USAGE, "%s: refusing to log: is a directory", path);
+	if (!o.a.unsafe && S_ISREG(st.st_mode) && nf_unsafe_dir(path, &st))
+		nf_die(NF_USAGE, "%s: unsafe log: owned by uid %u in a "
+		    "world-writable directory (--unsafe-pidfile to accept)",
+		    path, (unsigned)st.st_uid);
+	fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);
+	return fd;
 }
 
 static void
@@ -1679,9 +1778,8 @@ main(int argc, char **argv)
 	if (o.cmd && (r = resolve(o.cmd[0], path, sizeof(path), &why)) !=
 	    NF_OK)
 		nf_die(r, "%s: %s; nothing was touched", o.cmd[0], why);
-	if (o.log && !o.dry && (logfd = open(o.log, O_WRONLY | O_APPEND |
-	    O_CREAT | O_CLOEXEC | O_NOCTTY, 0644)) < 0)
-		nf_die(NF_SYS, "%s: open:", o.log);
+	if (o.log && !o.dry)
+		logfd = open_log(o.log);
 
 	/* 1. The restart lock. */
 	if (o.dry) {
@@ -1747,6 +1845,16 @@ main(int argc, char **argv)
 		case NF_G_OK:
 			oldpid = pf.pid;
 			nf_debug("old server %d: %s", (int)oldpid, vd.why);
+			/* Its data lives in its IPC namespace: a server
+			 * started here would not find it (a container that
+			 * shares our PIDs but not our IPC). */
+			if (o.nshm && (r = nf_proc_same_ipcns(oldpid)) != 1)
+				nf_die(r < 0 ? NF_SYS : NF_REFUSED, "old server "
+				    "%d %s; nothing was touched", (int)oldpid,
+				    r < 0 ? "is in an IPC namespace that cannot "
+				    "be read" : "is in another IPC namespace: its "
+				    "segments are not ours, a new server here "
+				    "would start empty; refusing");
 			break;
 		case NF_G_GONE:
 			nf_info("old server %d: %s: nothing to stop",
@@ -1786,9 +1894,16 @@ main(int argc, char **argv)
 	/* --restore's file, checked whole before anything is touched. */
 	if ((r = bk_prepare(o.force)) != NF_OK)
 		nf_exit(r);
-	/* 3. Preflight: would the data survive? */
+	/* 3. Preflight: would the data survive? And can step 5 tell who has
+	 * the segments attached (another user's maps, hidepid)? Not knowing
+	 * after the stop would leave the service down. */
 	if ((r = preflight()) != NF_OK)
 		nf_exit(r);
+	for (int i = 0; i < o.nshm && oldpid; i++)
+		if (writers(o.shm[i], path, sizeof(path)) < 0)
+			nf_die(NF_SYS, "segment 0x%08x: cannot tell who has it "
+			    "attached %s; nothing was touched", (unsigned)
+			    o.shm[i], path);
 	if (!o.dry)
 		pause_at("judged");
 
@@ -1846,7 +1961,7 @@ main(int argc, char **argv)
 			    "segment is the worst outcome): DOWN", (unsigned)
 			    o.shm[i], path, (int)oldpid);
 		if (r != NF_OK)
-			nf_die(NF_SYS, "segment 0x%08x: cannot tell who has it "
+			nf_die(NF_DOWN, "segment 0x%08x: cannot tell who has it "
 			    "attached %s; the old server is gone, nothing was "
 			    "started: DOWN", (unsigned)o.shm[i], path);
 	}

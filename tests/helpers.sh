@@ -67,9 +67,11 @@ stop() {
 	return 0
 }
 
-# mtime_back FILE SECONDS: set FILE's mtime SECONDS into the past.
+# mtime_back FILE SECONDS: set FILE's mtime SECONDS into the past, give or
+# take half a second (and not on a whole second, which the guard reads as
+# a filesystem that keeps only seconds).
 mtime_back() {
-	touch -d "@$(($(date +%s) - $2))" "$1"
+	touch -d "@$(($(date +%s) - $2)).5" "$1"
 }
 
 # servers ID: the PIDs of live fixture servers for bus ID (any name), one

@@ -185,7 +185,10 @@ nf_guard(const struct nf_target *t, struct nf_verdict *vd)
 			return verdict(vd, NF_G_UNKNOWN, "the pid file was "
 			    "written in the future (the clock was stepped "
 			    "back?): cannot tell who the process is");
-		if (d <= NF_START_SLACK_MS) {
+		/* A filesystem that keeps whole seconds (ext4 with 128-byte
+		 * inodes, ext3, some NFS) puts a write up to 999 ms earlier
+		 * than it happened. */
+		if (d <= NF_START_SLACK_MS + (st->st_mtim.tv_nsec ? 0 : 1000)) {
 			if (name_ok)
 				return verdict(vd, NF_G_OK,
 				    "started before the pid file was written");

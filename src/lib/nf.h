@@ -196,6 +196,7 @@ int nf_alive(pid_t pid);
 enum { NF_PROC_NONE, NF_PROC_OURS, NF_PROC_FOREIGN };
 int nf_proc_kind(void);		/* is there a /proc, and is it ours? */
 int nf_has_proc(void);		/* ours: its facts are about our processes */
+int nf_proc_hidden(void);	/* hidepid may hide processes from us */
 const char *nf_noproc_why(void);	/* why there are no facts */
 /* Is PID in our IPC namespace? 1/0, -1 unreadable. */
 int nf_proc_same_ipcns(pid_t pid);

@@ -187,6 +187,11 @@ nf_parse_busid(const char *s, uint32_t *objkey, const char **why)
 		*why = "not a bus ID w.z.t.i (four parts)";
 		return -1;
 	}
+	if (k == 0) {	/* key 0 is IPC_PRIVATE: no key finds it */
+		*why = "0.0.0.0 names no segment (its key would be 0, "
+		    "IPC_PRIVATE)";
+		return -1;
+	}
 	*objkey = k;
 	return 0;
 }

@@ -280,10 +280,14 @@ nf_pidfile_lock(const char *path, int unsafe_ok, pid_t pid, int keep,
 	return NF_OK;
 }
 
-static void
+/* FILE.lock; 0, or -1 when it does not fit (never FILE itself). */
+static int
 lockname(const char *pidpath, char *buf, size_t n)
 {
-	nf_fmt(buf, n, "%s.lock", pidpath);
+	if (nf_fmt(buf, n, "%s.lock", pidpath) < n)
+		return 0;
+	errno = ENAMETOOLONG;
+	return -1;
 }
 
 int
@@ -293,7 +297,10 @@ nf_restart_lock(const char *pidpath, int unsafe_ok, long long ms, int *fdp)
 	long long start = nf_now_us(), step = 1;
 	int r;
 
-	lockname(pidpath, path, sizeof(path));
+	if (lockname(pidpath, path, sizeof(path)) < 0) {
+		nf_warn("%s.lock: path too long", pidpath);
+		return NF_USAGE;
+	}
 	for (;;) {
 		r = lockpath(path, unsafe_ok, 0, fdp, NULL);
 		if (r != NF_BUSY)
@@ -312,7 +319,8 @@ nf_restart_locked(const char *pidpath)
 	char path[PATH_MAX];
 	int fd, r = 0;
 
-	lockname(pidpath, path, sizeof(path));
+	if (lockname(pidpath, path, sizeof(path)) < 0)
+		return -1;
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
 	    O_NOCTTY);
 	if (fd < 0)	/* never "not held" when it could not be looked at */

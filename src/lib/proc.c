@@ -50,6 +50,17 @@ nf_has_proc(void)
 	return nf_proc_kind() == NF_PROC_OURS;
 }
 
+/*
+ * May processes be hidden from us (/proc mounted with hidepid=2 or
+ * invisible)? PID 1 always exists: not root and not seeing it, yes.
+ */
+int
+nf_proc_hidden(void)
+{
+	return geteuid() != 0 && access("/proc/1", F_OK) < 0 &&
+	    (kill(1, 0) == 0 || errno == EPERM);
+}
+
 const char *
 nf_noproc_why(void)
 {

@@ -260,11 +260,10 @@ struct mscan {
 	const char *name;
 	size_t nl;
 	unsigned long ino;
-	int (*fn)(pid_t pid, unsigned long ino, void *arg);
+	int (*fn)(pid_t pid, unsigned long ino, int w, void *arg);
 	void *arg;
 	pid_t pid;
 	size_t unreadable;
-	int rw;			/* writable mappings only */
 };
 
 /* start-end perms offset dev inode   path */
@@ -291,9 +290,7 @@ maps_line(char *line, void *arg)
 		return 0;
 	if (m->ino && ino != m->ino)
 		return 0;
-	if (m->rw && (!perms || perms[1] != 'w'))
-		return 0;
-	return m->fn(m->pid, ino, m->arg);
+	return m->fn(m->pid, ino, perms && perms[1] == 'w', m->arg);
 }
 
 static int
@@ -321,9 +318,10 @@ maps_pid(const char *name, void *arg)
 
 static int
 maps_scan(const char *name, unsigned long ino,
-    int (*fn)(pid_t, unsigned long, void *), void *arg, size_t *unreadable)
+    int (*fn)(pid_t, unsigned long, int, void *), void *arg,
+    size_t *unreadable)
 {
-	struct mscan m = { name, strlen(name), ino, fn, arg, 0, 0, 0 };
+	struct mscan m = { name, strlen(name), ino, fn, arg, 0, 0 };
 	int r;
 
 	if (!nf_has_proc()) {
@@ -343,11 +341,12 @@ struct hits {
 };
 
 static int
-hit(pid_t pid, unsigned long ino, void *arg)
+hit(pid_t pid, unsigned long ino, int w, void *arg)
 {
 	struct hits *hs = arg;
 
 	(void)ino;
+	(void)w;
 	hs->h->nmaps++;
 	if (pid != hs->last) {	/* a process's lines come together */
 		if (hs->h->npids < hs->max)
@@ -377,11 +376,12 @@ struct dests {
 };
 
 static int
-dest_hit(pid_t pid, unsigned long ino, void *arg)
+dest_hit(pid_t pid, unsigned long ino, int w, void *arg)
 {
 	struct dests *d = arg;
 
 	(void)pid;
+	(void)w;
 	for (int i = 0; i < d->n; i++)
 		if (d->ino[i] == ino)
 			return 0;
@@ -420,80 +420,82 @@ nf_seg_find(uint32_t key, struct nf_seg *s)
 	return 1;
 }
 
-int
-nf_seg_attached(uint32_t key, pid_t *pids, size_t max)
-{
-	struct nf_maps_hit h;
-	struct nf_seg s;
-	char name[16];
-
-	nf_fmt(name, sizeof(name), "/SYSV%08x", (unsigned)key);
-	if (nf_maps_find(name, 0, pids, max, &h) < 0)
-		return -1;
-	if (h.unreadable) {
-		/* Every attachment is one mapping: if those we saw make up
-		 * the whole nattch, the ones we could not read hold none. */
-		if (nf_seg_find(key, &s) != 0 || h.nmaps < s.nattch) {
-			errno = EACCES;
-			return -1;
-		}
-	}
-	return (int)h.npids;
-}
 
 struct writers {
 	pid_t *pids;
-	size_t max, n;
+	size_t max, n;		/* writers (or, !rwonly, attachers) */
+	unsigned long maps;	/* mappings of ours seen: the kernel's nattch */
 	pid_t last;
 	int unknown;
+	int rwonly;
 };
 
 static int
-writer_hit(pid_t pid, unsigned long ino, void *arg)
+writer_hit(pid_t pid, unsigned long ino, int w, void *arg)
 {
 	struct writers *wr = arg;
 	int ns;
 
 	(void)ino;
-	if (pid == wr->last)	/* a process's lines come together */
-		return 0;
-	wr->last = pid;
+	/* The same key and shmid in another IPC namespace is another
+	 * segment; a process's lines come together. */
 	if ((ns = nf_proc_same_ipcns(pid)) < 0)
 		wr->unknown = 1;
 	if (ns != 1)
 		return 0;
+	wr->maps++;
+	if ((!w && wr->rwonly) || pid == wr->last)
+		return 0;
+	wr->last = pid;
 	if (wr->n < wr->max)
 		wr->pids[wr->n] = pid;
 	wr->n++;
 	return 0;
 }
 
-int
-nf_seg_writers(const struct nf_seg *s, pid_t *pids, size_t max)
+static int
+users(const struct nf_seg *s, int rwonly, pid_t *pids, size_t max)
 {
-	struct writers wr = { pids, max, 0, 0, 0 };
-	struct mscan m;
+	struct writers wr = { pids, max, 0, 0, 0, 0, rwonly };
 	char name[16];
+	size_t unreadable;
 
 	nf_fmt(name, sizeof(name), "/SYSV%08x", (unsigned)s->key);
-	memset(&m, 0, sizeof(m));
-	m.name = name;
-	m.nl = strlen(name);
-	m.ino = (unsigned long)s->shmid;
-	m.fn = writer_hit;
-	m.arg = &wr;
-	m.rw = 1;
-	if (!nf_has_proc()) {
-		errno = ENOENT;
+	errno = 0;
+	if (maps_scan(name, s->shmid >= 0 ? (unsigned long)s->shmid : 0,
+	    writer_hit, &wr, &unreadable) < 0)
 		return -1;
-	}
-	if (nf_dir_each("/proc", maps_pid, &m) < 0 || m.unreadable ||
-	    wr.unknown) {
-		if (!errno)
+	/*
+	 * Every attachment is a mapping: fewer seen than the kernel counts
+	 * means processes we cannot see (hidepid) or read hold some, and
+	 * any of them may be a writer.
+	 */
+	if (unreadable || wr.unknown || (s->shmid >= 0 && wr.maps <
+	    s->nattch) || (s->shmid < 0 && nf_proc_hidden())) {
+		if (!errno || errno == ENOENT)
 			errno = EACCES;
 		return -1;
 	}
 	return (int)wr.n;
+}
+
+int
+nf_seg_attached(uint32_t key, pid_t *pids, size_t max)
+{
+	struct nf_seg s;
+	int r = nf_seg_find(key, &s);
+
+	if (r != 0)
+		return r == 1 ? 0 : -1;
+	/* That segment (its shmid) in our IPC namespace, every attacher
+	 * seen (what hidepid hides makes it unknown). */
+	return users(&s, 0, pids, max);
+}
+
+int
+nf_seg_writers(const struct nf_seg *s, pid_t *pids, size_t max)
+{
+	return users(s, 1, pids, max);
 }
 
 /* ---- the header ---- */

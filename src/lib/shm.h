@@ -71,9 +71,12 @@ int nf_maps_find(const char *name, unsigned long ino, pid_t *pids,
  */
 int nf_seg_attached(uint32_t key, pid_t *pids, size_t max);
 /*
- * PIDs of our IPC namespace that have segment S (its shmid) attached for
+ * PIDs of our IPC namespace that have segment S (its shmid; -1: any, by
+ * the key in the maps name, for one marked for removal) attached for
  * writing: a server, not an observer (SHM_RDONLY: a monitor, nfshm). The
- * count (beyond max counted, not stored), -1 when it cannot be known.
+ * count (beyond max counted, not stored), -1 when it cannot be known:
+ * maps that cannot be read, or fewer mappings seen than S's nattch
+ * (processes hidden by hidepid).
  */
 int nf_seg_writers(const struct nf_seg *s, pid_t *pids, size_t max);
 /* Until nattch is 0 or the segment is gone; ms < 0: no limit.

@@ -53,6 +53,7 @@ struct ws {
 	struct rlimit orig;
 	void *map;
 	size_t maplen;
+	int err;			/* a look that failed: errno */
 };
 
 typedef void (*ws_cb)(struct ws *, size_t, void *);
@@ -133,9 +134,9 @@ ws_alloc(struct ws *w, size_t n)
 
 /*
  * What the fallback sees: 1 exited (gone, exited, or the number now
- * belongs to a process with another start time), 0 running. Facts that
- * cannot be read now (EMFILE, ENOMEM) are "running, look again": never
- * kill(pid, 0), which calls a zombie alive, where /proc is there.
+ * belongs to a process with another start time), 0 running, -1 it cannot
+ * be told (errno set: hidepid, no descriptors left): never kill(pid, 0),
+ * which calls a zombie alive, where there is a /proc of ours.
  */
 static int
 looked_gone(struct ws *w, size_t i)
@@ -145,9 +146,13 @@ looked_gone(struct ws *w, size_t i)
 
 	if (r == 1)
 		return 1;
-	if (r < 0)	/* no /proc (or not ours): kill(pid, 0) is all there is */
-		return nf_has_proc() ? 0 : !(kill(w->pid[i], 0) == 0 ||
-		    errno == EPERM);
+	if (r < 0) {	/* no /proc (or not ours): kill(pid, 0) is all there is */
+		if (nf_has_proc()) {
+			w->err = errno;
+			return -1;
+		}
+		return !(kill(w->pid[i], 0) == 0 || errno == EPERM);
+	}
 	if (nf_proc_exited(&p))
 		return 1;
 	if (w->start[i] == NO_START)
@@ -217,7 +222,7 @@ ws_arm(struct ws *w)
 			continue;
 		}
 		/* EMFILE, EINVAL (a thread), ENOSYS: look at it instead. */
-		if (looked_gone(w, i))
+		if (looked_gone(w, i) == 1)
 			w->st[i] = W_GONE0;
 		else
 			w->npoll++;
@@ -259,7 +264,7 @@ static void
 ws_sweep(struct ws *w, ws_cb cb, void *ctx)
 {
 	for (size_t i = 0; i < w->n && w->npoll; i++)
-		if (w->st[i] == W_RUN && w->fd[i] < 0 && looked_gone(w, i))
+		if (w->st[i] == W_RUN && w->fd[i] < 0 && looked_gone(w, i) == 1)
 			ws_done(w, i, cb, ctx);
 }
 
@@ -331,6 +336,10 @@ ws_run(struct ws *w, int any, long long ms, ws_cb cb, void *ctx)
 		if (w->npoll)
 			ws_sweep(w, cb, ctx);
 		nf_outflush();
+		if (w->err) {	/* fail closed: never 124 for what is not known */
+			errno = w->err;
+			return -1;
+		}
 	}
 }
 
@@ -358,7 +367,7 @@ exited_now(struct ws *w, size_t i)
 
 		return poll(&p, 1, 0) > 0;
 	}
-	return looked_gone(w, i);
+	return looked_gone(w, i) == 1;
 }
 
 /*
@@ -371,13 +380,15 @@ exited_now(struct ws *w, size_t i)
 static int
 ws_send(struct ws *w, size_t i, int sig)
 {
+	int r;
+
 	if (w->fd[i] >= 0) {
 		if (nf_pidfd_send(w->fd[i], sig) == 0)
 			return 0;
 		return errno == ESRCH ? 1 : -errno;
 	}
-	if (looked_gone(w, i))
-		return 1;
+	if ((r = looked_gone(w, i)) != 0)
+		return r == 1 ? 1 : -errno;
 	if (kill(w->pid[i], sig) == 0)
 		return 0;
 	return errno == ESRCH ? 1 : -errno;
@@ -472,7 +483,7 @@ nf_watch(const struct nf_target *t, size_t n, const struct nf_sched *sc,
 		r = ws_run(&w, wo->any, wo->ms, watch_cb, &x);
 		rc = r < 0 ? NF_SYS : r == 0 ? NF_OK : NF_TIMEOUT;
 		if (r < 0)
-			nf_warn("wait:");
+			nf_warn("wait: /proc/PID/stat:");
 		goto out;
 	}
 	/* Those gone already are reported, and may be all we wait for. */
@@ -526,7 +537,7 @@ nf_watch(const struct nf_target *t, size_t n, const struct nf_sched *sc,
 			step = left;
 		r = ws_run(&w, wo->any, step, watch_cb, &x);
 		if (r < 0) {
-			nf_warn("wait:");
+			nf_warn("wait: /proc/PID/stat:");
 			rc = NF_SYS;
 			break;
 		}

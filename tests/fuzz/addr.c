@@ -81,7 +81,7 @@ ref_busid(const char *s, uint32_t *key)
 	if (part != 3)
 		return -1;
 	*key = (uint32_t)(v[0] << 28 | v[1] << 16 | v[2] << 8 | v[3]);
-	return 0;
+	return *key ? 0 : -1;	/* key 0 is IPC_PRIVATE: refused */
 }
 
 static int
