@@ -62,6 +62,7 @@ static struct {
 } o;
 
 static pid_t oldpid;			/* the server we stopped, or 0 */
+static unsigned long long oldstart;	/* its start time, as judged */
 static int held[MAXSHM];		/* segments we stay attached to */
 static int nheld;
 static long long t_start;
@@ -991,7 +992,7 @@ on_exit_cb(pid_t pid, int ev, void *arg)
  * it); every later step goes to the process pinned then.
  */
 static int
-stop_old(struct nf_pidfile *pf, int forced)
+stop_old(struct nf_pidfile *pf)
 {
 	struct nf_target t = { 0 };
 	struct nf_watchopt wo = { 0 };
@@ -1006,6 +1007,8 @@ stop_old(struct nf_pidfile *pf, int forced)
 	t.has_key = o.nshm > 0;
 	t.key = o.nshm ? o.shm[0] : 0;
 	nf_target_like(&t, &o.a, o.cmd ? o.cmd[0] : NULL);
+	/* Judged at step 2: from here on only its identity counts. */
+	t.start_ms = oldstart;
 	if (o.has_sched)
 		sc = o.sched;
 	else {
@@ -1017,7 +1020,7 @@ stop_old(struct nf_pidfile *pf, int forced)
 	nf_debug("old %d: sending %s", (int)oldpid, nf_signame(sc.step[0].sig,
 	    b, sizeof(b)));
 	wo.ms = o.has_sched ? o.tmo : -1;	/* with -r, -t bounds it all */
-	wo.judge = !forced;
+	wo.judge = 1;
 	wo.verb = "signalled";
 	wo.cb = on_exit_cb;
 	r = nf_watch(&t, 1, &sc, &wo);
@@ -1759,7 +1762,7 @@ main(int argc, char **argv)
 	struct nf_pidfile pf;
 	struct nf_target t = { 0 };
 	struct nf_verdict vd;
-	int lockfd = -1, logfd = -1, r, forced = 0, nothing = 0, bkr;
+	int lockfd = -1, logfd = -1, r, nothing = 0, bkr;
 	long long t0;
 	char path[PATH_MAX], b[32];
 	const char *why;
@@ -1844,6 +1847,7 @@ main(int argc, char **argv)
 		switch (vd.v) {
 		case NF_G_OK:
 			oldpid = pf.pid;
+			oldstart = vd.start_ms;
 			nf_debug("old server %d: %s", (int)oldpid, vd.why);
 			/* Its data lives in its IPC namespace: a server
 			 * started here would not find it (a container that
@@ -1872,7 +1876,7 @@ main(int argc, char **argv)
 			nf_warn("%s names %d, which %s: stopping it (--force)",
 			    o.a.pidfile, (int)pf.pid, vd.why);
 			oldpid = pf.pid;
-			forced = 1;
+			oldstart = vd.start_ms;
 			break;
 		default:
 			nf_info("%s names %d, another process (%s): left "
@@ -1943,7 +1947,7 @@ main(int argc, char **argv)
 	 * not stop the handoff half way. */
 	handoff_begin();
 	if (oldpid) {
-		r = stop_old(&pf, forced);
+		r = stop_old(&pf);
 		if (r != NF_OK)
 			nf_exit(r);
 	}

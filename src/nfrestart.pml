@@ -38,12 +38,20 @@
  *   P2 never a signal to a non-server      (assertion at every signal)
  *   P3 the restart lock is always released eventually (ltl p3, weak
  *      fairness)
+ *   P4 an operator's own signal (INT, TERM, HUP, PIPE) to nfrestart after
+ *      the old server was signalled never ends the handoff half way: the
+ *      old server stopped, the new one never started (assertion at every
+ *      such signal; OPSIG)
  *
  * Assumptions, stated rather than hidden:
  * - timing: --ready-timeout (default 30 s) runs out only after the new
  *   server has written its PID file or is dead (the holder's deadline, and
- *   the timing it stands for). TIMEOUT_ANYTIME drops this: a server slower
- *   than its ready timeout is then a counterexample, as it is in reality.
+ *   the timing it stands for). TIMEOUT_ANYTIME drops this: the deadline may
+ *   come at any time. The holder keeps the lock past it while a server of
+ *   its own is still running and not yet visible (hold()); only a server
+ *   that daemonized, which it cannot see, lets the lock go then: a
+ *   self-daemonizing server slower than its ready timeout is a
+ *   counterexample, as it is in reality.
  * - nfrestart is given -S/-I (or --shm): the segment checks are made.
  *   Preflight verdicts, kernel.shm_rmid_forced, --force, --name, -w and
  *   readiness checks are not modelled (a readiness check only keeps the
@@ -69,6 +77,26 @@
  *   BROKEN_RELEASE_AT_EXEC no holder: the lock ends at exec. Must fail P1.
  *   BROKEN_NO_GUARD        signal whatever live process the PID file names.
  *                          Must fail P2.
+ *   LINGER                 the old server may detach its segment on the
+ *                          signal and go on running until KILL (a server
+ *                          hung in its shutdown); with CLOCK_STEP its PID
+ *                          file's time is after its start (an NTP step), so
+ *                          the segment was its only proof. Every later step
+ *                          of the schedule goes to the process pinned by
+ *                          the pidfd at the start (wait.c ws_send()).
+ *   BROKEN_REJUDGE         the schedule's later steps judge the target by
+ *                          its number again, and "stale now" counts as
+ *                          exited (the first review's hole 1). With LINGER
+ *                          CLOCK_STEP: must fail P1.
+ *   BROKEN_READ_BEFORE_LOCK  step 2 (the PID file, the guard) before the
+ *                          restart lock (the first review's hole 3, in
+ *                          nfrestart.exe): two runs both find nothing to
+ *                          stop. Must fail P1.
+ *   OPSIG                  an operator's catchable signal may reach
+ *                          nfrestart at every step: before the old server is
+ *                          signalled it aborts (nothing touched), after it
+ *                          the handoff goes on (handoff_begin()). With
+ *                          BROKEN_OPSIG it aborts there too: must fail P4.
  *   FIXED_OPTS             run 0 uses -d, run 1 does not (instead of each
  *                          choosing): a smaller space for the liveness run.
  *   ALL_D                  every run uses -d.
@@ -119,6 +147,7 @@ byte owner[NPID + 1];
 bool att[NPID + 1];		/* has the server's segment attached */
 bool sig[NPID + 1];		/* a stop signal is pending */
 bool kil[NPID + 1];		/* SIGKILL sent: dies at its next step */
+bool oldsig;			/* a run has signalled the old server */
 
 byte pf_st = NAMES;		/* the PID file */
 byte pf_pid = 1;
@@ -144,6 +173,9 @@ byte snap[NR];			/* PID read at step 2 */
 bool snapfresh[NR];		/* its process was born before that file's write */
 byte tgt[NR];			/* the pidfd of the wait (wait.c ws_arm()) */
 bool tgtgone[NR];		/* ... says the process exited */
+bool sent[NR];			/* run r has signalled the old server */
+bool snapdead[NR];		/* the process judged at step 2 has died since
+				 * (its start time no longer matches) */
 
 /* ---- processes and PIDs ---- */
 
@@ -194,6 +226,10 @@ inline died(p)
 	:: i < NR ->
 		if
 		:: tgt[i] == p -> tgtgone[i] = 1
+		:: else
+		fi;
+		if
+		:: snap[i] == p -> snapdead[i] = 1
 		:: else
 		fi;
 		if
@@ -413,9 +449,9 @@ end_hold:
 #endif
 #endif
 		fi }
-	/* L409-410: --ready-timeout. */
+	/* --ready-timeout: kept while our server runs, unseen. */
 #ifdef TIMEOUT_ANYTIME
-	:: atomic { unref(r); goto out }
+	:: atomic { daemonized -> unref(r); goto out }
 #else
 	:: atomic { (iwrote[r] || (sgone[r] && icnt[r] == 0)) ->
 		unref(r); goto out }
@@ -461,7 +497,43 @@ dead:
 	skip
 }
 
-/* ---- nfrestart: main() L1215-1398 ---- */
+/* ---- nfrestart: main() ---- */
+
+/* 1. nf_restart_lock() (pidfile.c): wait for the lock, or -t runs out
+ * (exit 4); a crash here holds nothing. */
+inline takelock(r)
+{
+	if
+	:: atomic { lk == 0 -> lk = r + 1; refs[r] = 1; locked = 1 }
+	:: goto quit
+	fi
+}
+
+/*
+ * An operator's own signal (INT, TERM, HUP; PIPE on a closed stderr):
+ * before the old server is signalled it aborts, nothing touched; after
+ * it, handoff_begin() has them held back or ignored and the handoff goes
+ * on (P4). The BROKEN one aborts there too.
+ */
+inline opsig(r)
+{
+#ifdef OPSIG
+	if
+	:: skip
+	:: atomic { !sent[r] -> goto quit }
+	:: atomic { sent[r] ->
+#ifdef BROKEN_OPSIG
+		assert(!sent[r]);	/* P4: the handoff abandoned half way */
+		goto quit
+#else
+		skip			/* held back, reported at the end */
+#endif
+	   }
+	fi
+#else
+	skip
+#endif
+}
 
 proctype Run(byte r)
 {
@@ -492,12 +564,9 @@ proctype Run(byte r)
 	:: else
 	fi;
 
-	/* 1. L1248-1254 nf_restart_lock() (pidfile.c L354-372): wait for
-	 * the lock, or -t runs out (exit 4); a crash here holds nothing. */
-	if
-	:: atomic { lk == 0 -> lk = r + 1; refs[r] = 1; locked = 1 }
-	:: goto quit
-	fi;
+#ifndef BROKEN_READ_BEFORE_LOCK
+	takelock(r);
+#endif
 
 	/*
 	 * Steps 2 and the guard only read: a crash during them is the same
@@ -512,7 +581,8 @@ proctype Run(byte r)
 		:: pf_st == ABSENT || pf_st == EMPTY -> nothing = 1
 		:: pf_st == NAMES && pf_pid == me -> nothing = 1; snap[r] = me
 		:: pf_st == NAMES && pf_pid != me ->
-			snap[r] = pf_pid; snapfresh[r] = pf_fresh; judged = 1
+			snap[r] = pf_pid; snapfresh[r] = pf_fresh; judged = 1;
+			snapdead[r] = 0
 		fi }
 	fi;
 	/* L1286-1324 nf_guard(): OK is the old server; gone: nothing to
@@ -547,6 +617,10 @@ proctype Run(byte r)
 		:: else
 		fi }
 	fi;
+#ifdef BROKEN_READ_BEFORE_LOCK
+	takelock(r);
+#endif
+	opsig(r);
 
 	/* L1360-1366: everything that forks, before the signal. */
 	if
@@ -592,15 +666,26 @@ proctype Run(byte r)
 		/* wait.c L368 ws_arm(): pidfds open before the first signal. */
 		if
 		:: goto crash
-		:: atomic { tgt[r] = old; tgtgone[r] = owner[old] == FREE }
+		:: atomic { tgt[r] = old;
+			tgtgone[r] = owner[old] == FREE || snapdead[r] }
 		fi;
 		/* wait.c L381-395: the first signal, through the guard. */
 		if
+#ifdef BROKEN_REJUDGE
 		:: atomic { !tgtgone[r] -> gkill(r, g, 0);
 			if
 			:: g != 1 -> tgtgone[r] = 1	/* gone or stale: done */
-			:: else
+			:: else -> oldsig = 1; sent[r] = 1
 			fi }
+#else
+		/* The process judged at step 2, pinned by its pidfd (its
+		 * start time checked, wait.c ws_judge()): the same one, or
+		 * it has exited. Not judged again: it may have changed since
+		 * (detached on another run's signal). */
+		:: atomic { !tgtgone[r] ->
+			assert(owner[tgt[r]] == SRV);		/* P2 */
+			sig[tgt[r]] = 1; oldsig = 1; sent[r] = 1 }
+#endif
 		:: atomic { tgtgone[r] -> skip }
 		fi;
 		/* wait.c L425-437: wait for the exit, or the step's time. */
@@ -610,12 +695,25 @@ proctype Run(byte r)
 		:: !tgtgone[r] ->
 			if
 			:: killsched ->
-				/* The KILL step, through the guard again. */
+#ifdef BROKEN_REJUDGE
+				/* The KILL step, judged again by number; stale
+				 * now counts as gone. */
 				atomic { gkill(r, g, 1);
 					if
 					:: g != 1 -> tgtgone[r] = 1
 					:: else
 					fi };
+#else
+				/* The KILL step, to the process pinned at the
+				 * start (wait.c ws_send(): its pidfd). */
+				atomic { true ->
+					if
+					:: !tgtgone[r] ->
+						assert(owner[tgt[r]] == SRV);	/* P2 */
+						kil[tgt[r]] = 1
+					:: else		/* it exited meanwhile */
+					fi };
+#endif
 				if
 				:: atomic { tgtgone[r] -> skip }
 				:: goto quit	/* 124 */
@@ -627,6 +725,7 @@ proctype Run(byte r)
 	:: else
 	fi;
 
+	opsig(r);
 	/* 5. L1376-1384 wait_detached(): nobody attached any more, or -t. */
 	if
 	:: old != 0 ->
@@ -642,6 +741,7 @@ proctype Run(byte r)
 	:: else
 	fi;
 
+	opsig(r);
 	/* 6. L1386 remove_pidfile() L627-651: refuse (5) if the file names
 	 * a live process (not our own PID, NF_PF_SELF) other than the one
 	 * read at step 2; else unlink. */
@@ -657,6 +757,7 @@ proctype Run(byte r)
 	:: pf_st = ABSENT			/* L645 unlink */
 	fi;
 
+	opsig(r);
 	/* 7-8. */
 	if
 	:: dflag ->
@@ -710,6 +811,10 @@ end_serve:
 	do
 	:: atomic { sig[1] && !kil[1] -> srvdied(1, OLD); goto dead }
 	:: atomic { sig[1] && !kil[1] -> sig[1] = 0 }	/* ignored */
+#ifdef LINGER
+	/* Detached on the signal, still running: only KILL ends it. */
+	:: atomic { sig[1] && !kil[1] -> sig[1] = 0; att[1] = 0 }
+#endif
 	:: atomic { kil[1] -> srvdied(1, OLD); goto dead }
 	od;
 dead:
@@ -740,6 +845,9 @@ init
 	atomic {
 		owner[1] = SRV;
 		att[1] = 1;
+#ifdef CLOCK_STEP
+		pf_fresh = 0;	/* its file's time is after its start */
+#endif
 		icnt[OLD] = 1;
 		ninst = 1;
 		iwrote[OLD] = 1;

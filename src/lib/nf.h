@@ -236,6 +236,11 @@ struct nf_target {
 	 * NF{Server}{ID}): a live process that fails the checks but is
 	 * called so is refused, never taken for an innocent. */
 	const char *like[NF_LIKE_MAX];
+	/* Judged already (nfrestart's step 2): when set, nf_watch only
+	 * checks that the process it pins is that one (this start time),
+	 * not the guard again: it may have changed since (detached its
+	 * segment on another run's signal) and is still the server. */
+	unsigned long long start_ms;
 };
 enum {
 	NF_G_OK,		/* the process meant */

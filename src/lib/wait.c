@@ -405,6 +405,29 @@ worst(int judged, int rc)
 	return rc;
 }
 
+/* A target judged before: is the process there now that one (its start
+ * time), alive? OK, GONE, or UNKNOWN. */
+static int
+same(const struct nf_target *t, struct nf_verdict *vd)
+{
+	struct nf_proc p;
+	int r = nf_proc_read(t->pid, &p);
+
+	vd->evidence[0] = '\0';
+	vd->start_ms = p.start_ms;
+	if (r < 0) {
+		vd->why = nf_has_proc() ? "cannot read /proc/PID/stat" :
+		    nf_noproc_why();
+		return vd->v = NF_G_UNKNOWN;
+	}
+	if (r == 1 || nf_proc_exited(&p) || p.start_ms != t->start_ms) {
+		vd->why = "exited";
+		return vd->v = NF_G_GONE;
+	}
+	vd->why = "the process judged";
+	return vd->v = NF_G_OK;
+}
+
 /* Judge each target (its pidfd is open already): those that are not the
  * process meant are dropped, reported with VERB. The code of the worst. */
 static int
@@ -418,7 +441,10 @@ ws_judge(struct ws *w, const struct nf_target *t, const char *verb)
 
 		if (w->st[i] != W_RUN)
 			continue;
-		g = nf_guard(&t[i], &vd);
+		if (t[i].start_ms)
+			g = same(&t[i], &vd);
+		else
+			g = nf_guard(&t[i], &vd);
 		if (vd.evidence[0])
 			nf_debug("%d: %s", (int)t[i].pid, vd.evidence);
 		if (g == NF_G_OK) {

@@ -136,6 +136,10 @@ while [ $i -lt "$N" ]; do
 		fi
 		run $t
 		unset NF_NO_PIDFD
+		# A restart's holder lets the lock go a moment after the new
+		# server is ready (its attach seen): the next tool must not
+		# meet it.
+		[ $t = restart ] && spin 5000 sh -c "nfpid check -q -p $F; [ \$? != 4 ]"
 		want $var $t
 		eval "n=\${c_${v}_$t:-}"
 		eval "c_${v}_$t=\"\$n $RC\""
