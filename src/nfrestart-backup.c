@@ -123,12 +123,14 @@ bk_prepare(int force)
 		    (unsigned long long)s.size, (unsigned long long)rb.size);
 		return NF_REFUSED;
 	}
-	if ((f || s.dest) && nf_shm_rmid_forced() == 1) {
+	/* Unknown is not 0: the data would be lost after the old server. */
+	if ((f || s.dest) && (v = nf_shm_rmid_forced()) != 0) {
 		nf_warn("0x%08x: no segment to hold through the gap, and "
-		    "kernel.shm_rmid_forced=1 would destroy one created there "
+		    "kernel.shm_rmid_forced%s would destroy one created there "
 		    "before the new server attaches it; nothing was touched",
-		    (unsigned)rb.key);
-		return NF_REFUSED;
+		    (unsigned)rb.key, v < 0 ? " cannot be read: if it is 1, it" :
+		    "=1");
+		return v < 0 ? NF_SYS : NF_REFUSED;
 	}
 	if ((r = nf_bk_verify(rsfd, &rb, rsfile)) != NF_OK)
 		return r;
