@@ -158,7 +158,7 @@ unknown(void)
 {
 	return !nf_has_proc() ? "no /proc of ours" : nf_proc_hidden() ?
 	    "processes may be hidden from us: /proc hidepid" :
-	    "/proc/PID/maps unreadable";
+	    "a /proc/PID/maps unreadable, or a process out of our sight";
 }
 
 /*
