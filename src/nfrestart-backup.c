@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <string.h>
 #include <time.h>
@@ -122,12 +123,14 @@ bk_prepare(int force)
 		    (unsigned long long)s.size, (unsigned long long)rb.size);
 		return NF_REFUSED;
 	}
-	if ((f || s.dest) && nf_shm_rmid_forced() == 1) {
+	/* Unknown is not 0: the data would be lost after the old server. */
+	if ((f || s.dest) && (v = nf_shm_rmid_forced()) != 0) {
 		nf_warn("0x%08x: no segment to hold through the gap, and "
-		    "kernel.shm_rmid_forced=1 would destroy one created there "
+		    "kernel.shm_rmid_forced%s would destroy one created there "
 		    "before the new server attaches it; nothing was touched",
-		    (unsigned)rb.key);
-		return NF_REFUSED;
+		    (unsigned)rb.key, v < 0 ? " cannot be read: if it is 1, it" :
+		    "=1");
+		return v < 0 ? NF_SYS : NF_REFUSED;
 	}
 	if ((r = nf_bk_verify(rsfd, &rb, rsfile)) != NF_OK)
 		return r;
@@ -176,12 +179,45 @@ stamp(char *buf, size_t n)
 	    t % 86400 / 3600, t % 3600 / 60, t % 60, ts.tv_nsec / 1000000);
 }
 
-/* Rotation: the backups of one key in the directory, oldest first. */
+/*
+ * Rotation: the backups of one key in the directory, oldest (by name)
+ * first. A file counts only if it is one: its name is KEY-TIME.nfshm and
+ * it is a regular file whose header is sound, of that key, with the size
+ * it says. Anything else (a typo'd copy, a file of another key renamed,
+ * one we may not read) is neither counted nor removed. The backup just
+ * written is counted but never removed, whatever its name says: after the
+ * wall clock was stepped back, older backups may have later names.
+ */
 struct rot {
 	const char *pre;	/* 0xKEY- */
-	int n;			/* how many */
-	char oldest[64];
+	const char *mine;	/* the name just written */
+	uint32_t key;
+	int n;			/* how many, ours included */
+	char oldest[64];	/* the oldest other one */
 };
+
+/* Is DIR/NAME a backup of KEY? 1/0. */
+static int
+is_backup(const char *name, uint32_t key)
+{
+	unsigned char h[NF_BK_HDR];
+	char path[PATH_MAX];
+	struct nf_bk b;
+	struct stat st;
+	int fd, ok = 0;
+
+	nf_fmt(path, sizeof(path), "%s/%s", bkpath, name);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY);
+	if (fd < 0)
+		return 0;
+	ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    nf_preadall(fd, h, sizeof(h), 0) == 0 && !nf_bk_decode(h, &b) &&
+	    b.kind == NF_BK_SYSV && b.key == key &&
+	    (uint64_t)st.st_size == NF_BK_HDR + b.size;
+	close(fd);
+	return ok;
+}
 
 static int
 rot_name(const char *name, void *arg)
@@ -191,15 +227,16 @@ rot_name(const char *name, void *arg)
 
 	/* 0x%08x- (11) YYYYmmddTHHMMSS.mmmZ (20) .nfshm (6) */
 	if (l != 37 || strncmp(name, r->pre, 11) || name[19] != 'T' ||
-	    strcmp(name + 31, ".nfshm"))
+	    strcmp(name + 31, ".nfshm") || !strcmp(name, r->mine) ||
+	    !is_backup(name, r->key))
 		return 0;
-	if (!r->n++ || strcmp(name, r->oldest) < 0)
+	if (r->n++ == 1 || strcmp(name, r->oldest) < 0)
 		memcpy(r->oldest, name, l + 1);
 	return 0;
 }
 
 static int
-rotate(const char *label)
+rotate(uint32_t key, const char *label, const char *mine)
 {
 	char pre[16], path[PATH_MAX];
 	struct rot r;
@@ -207,7 +244,9 @@ rotate(const char *label)
 	nf_fmt(pre, sizeof(pre), "%s-", label);
 	for (;;) {
 		r.pre = pre;
-		r.n = 0;
+		r.mine = mine;
+		r.key = key;
+		r.n = 1;
 		if (nf_dir_each(bkpath, rot_name, &r) < 0) {
 			nf_warn("--keep: %s:", bkpath);
 			return NF_SYS;
@@ -219,7 +258,8 @@ rotate(const char *label)
 			nf_warn("--keep: %s: unlink:", path);
 			return NF_SYS;
 		}
-		nf_debug("--keep %llu: %s removed", keep, path);
+		nf_info("--keep %llu: %s removed (a previous backup of %s)", keep,
+		    path, label);
 	}
 }
 
@@ -267,7 +307,7 @@ backup(uint32_t key, const char *st)
 	nf_io_close(&io);
 	if (r != NF_OK)
 		return NF_SYS;
-	return keep ? rotate(label) : NF_OK;
+	return keep ? rotate(key, label, path + strlen(bkpath) + 1) : NF_OK;
 }
 
 /* Dies DOWN: the old server is gone, and nothing will be started. */

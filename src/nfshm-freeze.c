@@ -6,9 +6,9 @@
  * rename come after it runs again. Whatever happens to nfshm (killed,
  * failed, stopped by a terminal's ^Z), the server must not stay stopped:
  * a guardian, forked before the stop, in a session of its own and deaf to
- * the signals a terminal or a process group sends, waits on a pipe from
+ * the signals a terminal or a process group sends, waits on a socket from
  * nfshm and sends SIGCONT when it ends without the word that nfshm did so
- * itself. Both signal through a pidfd opened before PID was judged, so
+ * itself. It says when it is set up, and only then is the server stopped. Both signal through a pidfd opened before PID was judged, so
  * neither can reach another process that got its number. Without pidfd
  * (Linux before 5.3, NF_NO_PIDFD=1) they hold /proc/PID open instead: that
  * directory names the process, not its number (reads through it fail once
@@ -17,6 +17,8 @@
  * which the server would have to die and its number be reused.
  */
 #define _GNU_SOURCE
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -126,8 +128,14 @@ all_stopped(const struct freeze *fz)
 	return t.running == 0;
 }
 
+/*
+ * Everything the guardian needs is in place before it says 'G': its own
+ * session (a signal to nfshm's process group no longer reaches it), the
+ * signals ignored (those sent meanwhile were held back by the mask nfshm
+ * forked with, and are dropped), /dev/null open. Only then is PID stopped.
+ */
 static _Noreturn void
-guardian(const struct freeze *fz, int rfd)
+guardian(const struct freeze *fz, int fd, const sigset_t *mask)
 {
 	static const int deaf[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE,
 	    SIGUSR1, SIGUSR2, SIGALRM, SIGTSTP, SIGTTIN, SIGTTOU };
@@ -135,16 +143,20 @@ guardian(const struct freeze *fz, int rfd)
 	ssize_t n;
 	char c = 0;
 
-	setsid();
+	if (setsid() < 0)
+		_exit(1);
 	for (size_t i = 0; i < sizeof(deaf) / sizeof(deaf[0]); i++)
 		signal(deaf[i], SIG_IGN);
+	sigprocmask(SIG_SETMASK, mask, NULL);
 	if (devnull >= 0) {
 		dup2(devnull, 0);
 		dup2(devnull, 1);
 	}
+	if (write(fd, "G", 1) != 1)
+		_exit(1);
 	/* 'R': nfshm resumed PID itself. End of file without it: nfshm is
 	 * gone, or gave up, with PID perhaps still stopped. */
-	while ((n = read(rfd, &c, 1)) < 0 && errno == EINTR)
+	while ((n = read(fd, &c, 1)) < 0 && errno == EINTR)
 		;
 	if (n == 1 && c == 'R')
 		_exit(0);
@@ -160,23 +172,36 @@ freeze_stop(struct freeze *fz)
 	struct timespec ts = { 0, 50000 };
 	unsigned long long ms;
 	const char *e, *why;
+	sigset_t all, old;
+	ssize_t n;
 	pid_t g;
 	int p[2], r;
+	char c = 0;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
-		nf_die(NF_SYS, "pipe:");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
+		nf_die(NF_SYS, "socketpair (the guardian); nothing stopped:");
 	/* A ^Z must not stop nfshm with the server stopped behind it. */
 	signal(SIGTSTP, SIG_IGN);
 	signal(SIGTTIN, SIG_IGN);
 	signal(SIGTTOU, SIG_IGN);
+	/* The guardian starts with every signal held back, until it has
+	 * made itself deaf to them. */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
 	if ((g = fork()) < 0)
 		nf_die(NF_SYS, "fork (the guardian); nothing stopped:");
 	if (g == 0) {
-		close(p[1]);
-		guardian(fz, p[0]);
+		close(p[0]);
+		guardian(fz, p[1], &old);
 	}
-	close(p[0]);
-	fz->gw = p[1];
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(p[1]);
+	fz->gw = p[0];
+	while ((n = read(p[0], &c, 1)) < 0 && errno == EINTR)
+		;
+	if (n != 1 || c != 'G')
+		nf_die(NF_SYS, "--freeze %d: the guardian did not start; nothing "
+		    "stopped", (int)fz->pid);
 	if (sendsig(fz, SIGSTOP) < 0)
 		nf_die(errno == ESRCH ? NF_FALSE : NF_SYS, "--freeze %d: "
 		    "SIGSTOP:", (int)fz->pid);
@@ -217,7 +242,8 @@ freeze_resume(void *arg)
 		nf_warn("--freeze %d: SIGCONT: %m (the guardian tries again)",
 		    (int)fz->pid);
 	} else {
-		(void)!write(fz->gw, "R", 1);
+		/* (A guardian killed meanwhile must not kill us.) */
+		send(fz->gw, "R", 1, MSG_NOSIGNAL);
 		nf_debug("%d resumed: stopped for %lld.%03lld ms", (int)fz->pid,
 		    us / 1000, us % 1000);
 	}

@@ -16,7 +16,8 @@ struct freeze {
 /* Before anything: PID's facts and its pidfd. Dies 1 (no such process),
  * 5 (already stopped or traced: it would be resumed) or 3 (no facts). */
 void freeze_open(struct freeze *fz, pid_t pid);
-/* Fork the guardian, stop PID, wait until all its threads have stopped;
+/* Fork the guardian, and once it is set up (its own session, deaf),
+ * stop PID and wait until all its threads have stopped;
  * dies 3, after resuming it, when they do not within 5 s. */
 void freeze_stop(struct freeze *fz);
 /* Resume PID (once) and tell the guardian; for nf_bksave's copied. */

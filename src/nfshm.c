@@ -152,10 +152,21 @@ tsize(const struct tgt *t)
 	return t->posix ? (uint64_t)t->st.st_size : t->s.size;
 }
 
+/* Why who maps a segment cannot be told. */
+static const char *
+unknown(void)
+{
+	return !nf_has_proc() ? "no /proc of ours" : nf_proc_hidden() ?
+	    "processes may be hidden from us: /proc hidepid" :
+	    "a /proc/PID/maps unreadable, or a process out of our sight";
+}
+
 /*
  * Mappings and who holds them: for SysV the kernel's nattch; for POSIX the
  * mappings of the file in /proc/PID/maps. Returns the count, the PIDs in
- * pids (*npids of them, -1 when they cannot be known).
+ * pids (*npids of them, -1 when they cannot be known). A POSIX segment's
+ * count is then unknown too: (unsigned long)-1, never 0, for a process we
+ * cannot see (hidepid) or read may map it.
  */
 static unsigned long
 attached(const struct tgt *t, pid_t *pids, int *npids)
@@ -167,9 +178,9 @@ attached(const struct tgt *t, pid_t *pids, int *npids)
 		return t->s.nattch;
 	}
 	if (nf_maps_find(t->path, (unsigned long)t->st.st_ino, pids, NPIDS,
-	    &h) < 0 || h.unreadable) {
+	    &h) < 0 || h.unreadable || nf_proc_hidden()) {
 		*npids = -1;
-		return h.nmaps ? h.nmaps : (unsigned long)-1;
+		return (unsigned long)-1;
 	}
 	*npids = (int)h.npids;
 	return h.nmaps;
@@ -180,8 +191,10 @@ pidlist(const pid_t *pids, int n, char *buf, size_t len)
 {
 	size_t o = 0;
 
-	if (n < 0)
-		return "unknown (maps unreadable)";
+	if (n < 0) {
+		nf_fmt(buf, len, "unknown: %s", unknown());
+		return buf;
+	}
 	buf[0] = '\0';
 	for (int i = 0; i < n && i < NPIDS && o + 16 < len; i++)
 		o += nf_fmt(buf + o, len - o, i ? " %d" : "%d", (int)pids[i]);
@@ -567,8 +580,8 @@ cmd_wait(struct tgt *t, long long ms)
 			return NF_OK;
 		n = attached(t, pids, &np);
 		if (np < 0)
-			nf_die(NF_SYS, "%s: cannot tell who maps it: /proc/PID/"
-			    "maps unreadable", t->path);
+			nf_die(NF_SYS, "%s: cannot tell who has it mapped (%s)",
+			    t->name, unknown());
 		if (n == 0)
 			return NF_OK;
 		if (ms >= 0 && nf_now_us() - start >= ms * 1000) {
@@ -612,6 +625,31 @@ cmd_sum(struct tgt *t)
 
 /* ---- save ---- */
 
+/*
+ * --freeze PID: does PID have this very segment attached for writing? For
+ * SysV, its maps must show the segment's shmid and it must be in our IPC
+ * namespace (the same key there is another server's segment). 1 yes; for
+ * POSIX 0, left to the maps. Dies 5 when not, 3 when it cannot be told.
+ */
+static int
+freeze_has(const struct tgt *t, pid_t pid)
+{
+	char kb[16];
+	int r;
+
+	if (t->posix)
+		return 0;
+	if ((r = nf_proc_has_seg(pid, t->key, t->s.shmid)) < 0)
+		nf_die(NF_SYS, "--freeze %d: cannot read its maps or IPC "
+		    "namespace: not stopping it; nothing saved", (int)pid);
+	if (r != 1)
+		nf_die(NF_REFUSED, "--freeze %d: it does not have %s attached%s: "
+		    "not stopping a process that is not its server; nothing "
+		    "saved", (int)pid, tname(t, kb, sizeof(kb)), r ?
+		    " for writing (an observer)" : "");
+	return 1;
+}
+
 static void
 on_sig(int sig)
 {
@@ -641,28 +679,32 @@ cmd_save(struct tgt *t, const char *file, pid_t fpid)
 		    "is a symbolic link (give the real path)" :
 		    "not a regular file");
 	need(t);
-	if (fpid)
+	if (fpid) {
 		freeze_open(&fz, fpid);
+		found = freeze_has(t, fpid);
+	}
 	n = attached(t, pids, &np);
 	for (int i = 0; i < np && i < NPIDS; i++)
 		*(pids[i] == fpid ? &found : &others) = 1;
-	if (fpid && np < 0)
-		nf_die(NF_SYS, "%s: cannot tell who has it attached (/proc/PID/"
-		    "maps unreadable): not stopping %d; nothing saved",
-		    tname(t, kb, sizeof(kb)), (int)fpid);
+	/* Who else has it cannot be told: perhaps someone. A SysV segment
+	 * attached once is attached by PID alone. */
+	if (np < 0)
+		others = t->posix || n > 1;
+	if (fpid && np < 0 && t->posix)
+		nf_die(NF_SYS, "%s: cannot tell who has it mapped (%s): not "
+		    "stopping %d; nothing saved", t->name, unknown(), (int)fpid);
 	if (fpid && !found)
-		nf_die(NF_REFUSED, "--freeze %d: it does not have %s attached: "
+		nf_die(NF_REFUSED, "--freeze %d: it does not have %s mapped: "
 		    "not stopping a process that is not its server; nothing "
-		    "saved", (int)fpid, tname(t, kb, sizeof(kb)));
+		    "saved", (int)fpid, t->name);
 	if (fpid && others && !force)
 		nf_warn("%s: attached by others too (%s): only %d is stopped; "
 		    "the copy may be torn (-f: no warning)", tname(t, kb,
 		    sizeof(kb)), pidlist(pids, np, buf, sizeof(buf)), (int)fpid);
 	if (!fpid && n && !force) {
 		if (np < 0 && t->posix)
-			nf_warn("%s: cannot tell who maps it (/proc/PID/maps "
-			    "unreadable): the copy may be torn (-f: no warning)",
-			    t->name);
+			nf_warn("%s: cannot tell who has it mapped (%s): the copy "
+			    "may be torn (-f: no warning)", t->name, unknown());
 		else
 			nf_warn("%s: attached (%s): the copy may be torn (-f: "
 			    "save anyway without this warning)", tname(t, kb,
@@ -741,9 +783,14 @@ check_detached(struct tgt *t, const char *what)
 	int np;
 
 	n = attached(t, pids, &np);
-	if (t->posix && np < 0 && !force)
-		nf_die(NF_SYS, "%s: cannot tell who maps it (/proc/PID/maps "
-		    "unreadable); not %s (--force to go on)", t->name, what);
+	if (t->posix && np < 0) {
+		if (!force)
+			nf_die(NF_SYS, "%s: cannot tell who has it mapped (%s); "
+			    "not %s (--force to go on)", t->name, unknown(), what);
+		nf_warn("%s: cannot tell who has it mapped (%s); %s anyway "
+		    "(--force)", t->name, unknown(), what);
+		return;
+	}
 	if (n && !force)
 		nf_die(NF_REFUSED, "%s: attached (nattch %lu: %s); not %s "
 		    "(--force to go on)", tname(t, kb, sizeof(kb)), n,
@@ -822,12 +869,21 @@ check_after(struct tgt *t, unsigned long natt)
 	} else if (find(t) != 0)
 		nf_die(NF_SYS, "%s: removed during the restore: the restored "
 		    "data is not there", t->path);
+	/* A POSIX segment's mappings that cannot be seen may be new ones:
+	 * only --force accepts that. */
 	if (attached(t, pids, &np) <= natt && t->posix)
 		return;
-	nf_die(NF_SYS, "%s: attached by another process during the restore "
-	    "(attached now: %s): it may have read or written a mixture of "
-	    "the old and the restored data; stop it and restore again",
-	    tname(t, kb, sizeof(kb)), pidlist(pids, np, buf, sizeof(buf)));
+	if (t->posix && np < 0 && force) {
+		nf_warn("%s: cannot tell whether another process mapped it "
+		    "during the restore (%s): accepted (--force)", t->name,
+		    unknown());
+		return;
+	}
+	nf_die(NF_SYS, "%s: %s during the restore (attached now: %s): it may "
+	    "have read or written a mixture of the old and the restored data; "
+	    "stop it and restore again", tname(t, kb, sizeof(kb)), np < 0 ?
+	    "perhaps attached by another process" : "attached by another "
+	    "process", pidlist(pids, np, buf, sizeof(buf)));
 }
 
 static int

@@ -40,7 +40,8 @@ struct nf_io {
  * 0, or -1 (errno: shmat failed). */
 int nf_io_sysv(struct nf_io *io, int shmid, uint64_t size, int rw);
 void nf_io_close(struct nf_io *io);
-/* K bytes at OFF: in buf (a file), or in place (a mapping); NULL on error. */
+/* K bytes at OFF, copied into buf (from a mapping too: what is summed
+ * must be what is written); buf, or NULL on error. */
 const unsigned char *nf_io_get(struct nf_io *io, uint64_t off,
     unsigned char *buf, size_t k);
 int nf_io_put(struct nf_io *io, uint64_t off, const unsigned char *p,

@@ -17,8 +17,9 @@
 
 /*
  * This thread reads each chunk and checksums it while a writer thread
- * writes the chunk before, so what is summed is exactly what is written,
- * even in a segment that changes meanwhile. Where no thread can be had,
+ * writes the chunk before, from the same buffer (nf_io_get copies a
+ * mapping's chunk too), so what is summed is exactly what is written, even
+ * in a segment that changes meanwhile. Where no thread can be had,
  * the same loop runs alone.
  */
 #define NSLOT 4

@@ -111,7 +111,11 @@ nf_io_get(struct nf_io *io, uint64_t off, unsigned char *buf, size_t k)
 	a = (uintptr_t)(io->m + off) & ~(uintptr_t)4095;
 	madvise((void *)a, k + (uintptr_t)(io->m + off) - a,
 	    MADV_POPULATE_READ);
-	return io->m + off;
+	/* A copy, never the attachment itself: a live segment changes
+	 * between the caller's sum and its write, and a backup must hold
+	 * exactly what its checksum says. */
+	memcpy(buf, io->m + off, k);
+	return buf;
 }
 
 int
