@@ -34,7 +34,7 @@ static const char usage_text[] =
 "usage: nfrestart [-dnqvw] [-p FILE | -S SERVER -I ID] [-C DIR] [-s SIG]\n"
 "                 [-t DUR] [-r SCHEDULE] [-o LOG] [--shm KEY]... [--name NAME]\n"
 "                 [--ready-file FILE | --ready-tcp [HOST:]PORT | --ready-fd N]\n"
-"                 [--ready-timeout DUR] [--force] [--unsafe-pidfile]\n"
+"                 [--ready-timeout DUR] [--new] [--force] [--unsafe-pidfile]\n"
 "                 [--] [COMMAND [ARG ...]]\n"
 "       nfrestart -h | -V\n";
 
@@ -47,6 +47,7 @@ static struct {
 	struct nf_sched sched;
 	int has_sched;
 	int wflag, dflag, force, dry;
+	int newok;			/* --new: a first start is allowed */
 	const char *log;
 	uint32_t shm[MAXSHM];		/* --shm keys */
 	int nshm;
@@ -1053,6 +1054,25 @@ launch_daemon(void)
 	return NF_OK;
 }
 
+/*
+ * No old server and none of the segments: not a restart. Without --new,
+ * say so (a mistyped ID must not start a new, empty server): 1.
+ */
+static int
+first_start(const struct nf_pidfile *pf)
+{
+	struct nf_seg s;
+
+	for (int i = 0; i < o.nshm; i++)
+		if (nf_seg_find(o.shm[i], &s) != 1)
+			return 0;
+	nf_warn("%s %s and segment 0x%08x does not exist: nothing to "
+	    "restart, nothing started (a first start needs --new)",
+	    o.a.pidfile, pf->status == NF_PF_ABSENT ? "was not found" :
+	    "names no live server", (unsigned)o.shm[0]);
+	return 1;
+}
+
 static void
 plan(const char *what, const char *fmt, ...)
 {
@@ -1083,6 +1103,7 @@ parse(int argc, char **argv)
 		{ "ready-fd", required_argument, NULL, NF_OPT_READY_FD },
 		{ "ready-timeout", required_argument, NULL,
 		    NF_OPT_READY_TIMEOUT },
+		{ "new", no_argument, NULL, NF_OPT_TOOL },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *why, *sarg = NULL, *rarg = NULL;
@@ -1127,6 +1148,9 @@ parse(int argc, char **argv)
 			continue;
 		case NF_OPT_FORCE:
 			o.force = 1;
+			continue;
+		case NF_OPT_TOOL:
+			o.newok = 1;
 			continue;
 		case NF_OPT_READY_FILE:
 			if (!*optarg)
@@ -1327,6 +1351,8 @@ main(int argc, char **argv)
 		    "server whose PID file was deleted is still running)");
 		nf_exit(NF_REFUSED);
 	}
+	if (!oldpid && o.nshm && o.cmd && !o.newok && first_start(&pf))
+		nf_exit(NF_FALSE);
 
 	/* 3. Preflight: would the data survive? */
 	if ((r = preflight()) != NF_OK)

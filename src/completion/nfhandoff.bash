@@ -449,8 +449,9 @@ _nfrestart() {
 		_nf_add '' "$_nf_cur" -d -n -q -v -w -p -S -I -C -s -t -r -o \
 		    --daemon --dry-run --write-pidfile --pidfile --server --id \
 		    --chdir --signal --timeout --retry --log --shm --name \
-		    --ready-file --ready-tcp --ready-fd --ready-timeout --force \
-		    --unsafe-pidfile -- -h -V --help --version --quiet --verbose
+		    --ready-file --ready-tcp --ready-fd --ready-timeout --new \
+		    --force --unsafe-pidfile -- -h -V --help --version --quiet \
+		    --verbose
 	fi
 	_nf_done
 }
