@@ -57,8 +57,10 @@ bin/nfwait: src/nfwait.c src/lib/libnf.a $(LIBHDR)
 bin/nfshm: src/nfshm.c src/lib/libnf.a $(LIBHDR)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ src/nfshm.c src/lib/libnf.a
 
-bin/nfrestart: src/nfrestart.c src/lib/libnf.a $(LIBHDR)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ src/nfrestart.c src/lib/libnf.a
+bin/nfrestart: src/nfrestart.c src/nfrestart-notify.c src/nfrestart-notify.h \
+    src/lib/libnf.a $(LIBHDR)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ src/nfrestart.c src/nfrestart-notify.c \
+	    src/lib/libnf.a
 
 tests/bin/nfserver: tests/fixtures/nfserver.c src/lib/libnf.a $(LIBHDR)
 	mkdir -p tests/bin

@@ -29,6 +29,7 @@
 #include "lib/opts.h"
 #include "lib/shm.h"
 #include "lib/shmhdr.h"
+#include "nfrestart-notify.h"
 
 static const char usage_text[] =
 "usage: nfrestart [-dnqvw] [-p FILE | -S SERVER -I ID] [-C DIR] [-s SIG]\n"
@@ -325,8 +326,10 @@ hold(struct holdspec *h)
 	 * of file without it: nfrestart gave up, and so does the holder. */
 	while (read(h->execfd, &c, 1) < 0 && errno == EINTR)
 		;
-	if (c != 'G')
+	if (c != 'G') {
+		sd_held(o.dflag, h->server, oldpid, h->execfd, o.ready_ms);
 		_exit(0);
+	}
 	c = 0;
 	fcntl(h->execfd, F_SETFL, O_NONBLOCK);
 	deadline = nf_now_us() + o.ready_ms * 1000;
@@ -418,6 +421,7 @@ hold(struct holdspec *h)
 	}
 	if (lock || segs)
 		nf_debug("holder: %s: restart lock released", why);
+	sd_held(o.dflag, h->server, oldpid, h->execfd, o.ready_ms);
 	_exit(0);
 }
 
@@ -672,7 +676,7 @@ static struct {
 static int
 holder_needed(void)
 {
-	return !o.wflag || nheld;
+	return !o.wflag || nheld || sd_on;
 }
 
 /* What both kinds of holder are given: the lock, segments, the exec pipe. */
@@ -825,11 +829,32 @@ middle_holds(int lockfd, int logfd, int hpipe, pid_t f, pid_t c2)
 	 * the lock with it. SIGKILL still does. */
 	for (size_t i = 0; i < sizeof(ign) / sizeof(ign[0]); i++)
 		signal(ign[i], SIG_IGN);
-	/* -v: the holder's words go where the server's go. */
-	holder_stdio(logfd);
+	/* -v: the holder's words go where the server's go (under systemd,
+	 * the journal). */
+	if (!sd_on)
+		holder_stdio(logfd);
 	holder_spec(&h, lockfd, hpipe, c2);
 	h.child = 1;
 	h.ours[0] = f;		/* the foreground, attached until it exits */
+	if (sd_on) {
+		/*
+		 * Under systemd the server must be systemd's own child when
+		 * it becomes the main PID (systemd waits only for the exit
+		 * of a child): the holder is a child of this process, which
+		 * exits (0: the holder runs), as in a plain daemonization.
+		 */
+		struct nf_proc pr;
+		pid_t p = fork();
+
+		if (p != 0)
+			_exit(p < 0 ? NF_SYS : 0);
+		h.child = 0;
+		h.ppfd = nf_pidfd_open(c2);
+		h.start_ms = nf_proc_read(c2, &pr) == 0 ? pr.start_ms : 0;
+		/* A server that exits is not taken for one that daemonized:
+		 * systemd would stop the unit at that exit anyway. */
+		o.ready_given = 0;
+	}
 	hold(&h);
 }
 
@@ -845,7 +870,8 @@ prepare_daemon(int lockfd, int logfd)
 	pid_t c1, f = getpid();
 	int32_t v;
 
-	if (pipe2(tell, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0)
+	if (pipe2(tell, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0 ||
+	    sd_pipe() < 0)
 		nf_die(NF_SYS, "pipe:");
 	if (o.ready_fd >= 0 && pipe2(rfd, O_CLOEXEC) < 0)
 		nf_die(NF_SYS, "pipe:");
@@ -888,16 +914,19 @@ prepare_daemon(int lockfd, int logfd)
 			if (hp[0] < 0)
 				_exit(0);
 			close(hp[1]);
+			sd_role(1);
 			middle_holds(lockfd, logfd, hp[0], f, c2);
 		}
 		if (hp[0] >= 0) {
 			close(hp[0]);
 			L.hold_w = hp[1];
 		}
+		sd_role(2);
 		devnull = open("/dev/null", O_RDWR);
 		if (devnull >= 0)
 			dup2(devnull, 0);
-		if (logfd < 0)
+		/* Under systemd, without -o: the unit's own (the journal). */
+		if (logfd < 0 && !sd_on)
 			logfd = devnull;
 		if (logfd >= 0) {
 			dup2(logfd, 1);
@@ -917,13 +946,14 @@ prepare_daemon(int lockfd, int logfd)
 		while (read(go[0], &c, 1) < 0 && errno == EINTR)
 			;
 		if (c != 'g')
-			_exit(0);
+			sd_abandoned(L.hold_w);
 		_exit(exec_server(tell[1]));
 	}
 	close(tell[1]);
 	close(go[0]);
 	if (rfd[1] >= 0)
 		close(rfd[1]);
+	sd_role(0);
 	/* The first child stays as the holder, or has exited: it is not
 	 * waited for (a zombie until we exit). */
 	if (read(tell[0], &v, sizeof(v)) != sizeof(v) || v == 0)
@@ -934,6 +964,9 @@ prepare_daemon(int lockfd, int logfd)
 		nf_die(NF_SYS, "fork (the new server and its lock holder): %m; "
 		    "nothing was touched");
 	}
+	if (sd_on && sd_middle(c1) != 0)
+		nf_die(NF_SYS, "fork (the restart lock holder) failed; nothing "
+		    "was touched");
 	L.server = (pid_t)v;
 	L.go_w = go[1];
 	L.tell_r = tell[0];
@@ -1070,6 +1103,24 @@ first_start(const struct nf_pidfile *pf)
 	    "restart, nothing started (a first start needs --new)",
 	    o.a.pidfile, pf->status == NF_PF_ABSENT ? "was not found" :
 	    "names no live server", (unsigned)o.shm[0]);
+	return 1;
+}
+
+/* Under systemd, for the holder of a start: is the new server ready? */
+int
+nfr_ready_now(void)
+{
+	struct stat rs;
+	struct tcpaddr ta;
+
+	if (o.ready_file)
+		return stat(o.ready_file, &rs) == 0 && rs.st_size > 0 &&
+		    (!L.had_rfile || rs.st_ino != L.rst0.st_ino ||
+		    rs.st_mtim.tv_sec != L.rst0.st_mtim.tv_sec ||
+		    rs.st_mtim.tv_nsec != L.rst0.st_mtim.tv_nsec ||
+		    rs.st_size != L.rst0.st_size);
+	if (o.ready_tcp)
+		return parse_tcp(o.ready_tcp, &ta) == 0 && tcp_ready(&ta);
 	return 1;
 }
 
@@ -1231,7 +1282,8 @@ parse(int argc, char **argv)
 	if (nready > 1)
 		nf_die(NF_USAGE, "give one of --ready-file, --ready-tcp, "
 		    "--ready-fd");
-	if (nready && !o.dflag)
+	/* Under systemd the holder of a start tells READY=1 (not --ready-fd). */
+	if (nready && !o.dflag && (!sd_on || o.ready_fd >= 0))
 		nf_die(NF_USAGE, "--ready-file/--ready-tcp/--ready-fd need -d "
 		    "(without it nfrestart becomes the server)");
 }
@@ -1248,7 +1300,9 @@ main(int argc, char **argv)
 	uint32_t key;
 
 	nf_init(argv[0]);
+	sd_init();
 	parse(argc, argv);
+	sd_check(o.dflag, o.cmd != NULL, o.force);
 	t0 = nf_now_us();
 	if (o.cmd && (r = resolve(o.cmd[0], path, sizeof(path))) != NF_OK) {
 		nf_warn("%s: %s; nothing was touched", o.cmd[0],
@@ -1351,6 +1405,15 @@ main(int argc, char **argv)
 		    "server whose PID file was deleted is still running)");
 		nf_exit(NF_REFUSED);
 	}
+	if (oldpid && sd_foreign(oldpid, path, sizeof(path))) {
+		/* Its unit would take the old server's exit for a stop. */
+		if (!o.force)
+			nf_die(NF_REFUSED, "old server %d runs under systemd "
+			    "(%s): use systemctl reload; nothing was touched "
+			    "(--force to go on)", (int)oldpid, path);
+		nf_warn("old server %d runs under systemd (%s): going on "
+		    "(--force)", (int)oldpid, path);
+	}
 	if (!oldpid && o.nshm && o.cmd && !o.newok && first_start(&pf))
 		nf_exit(NF_FALSE);
 
@@ -1383,9 +1446,14 @@ main(int argc, char **argv)
 	hold_segments();
 	if (o.ready_file && stat(o.ready_file, &L.rst0) == 0)
 		L.had_rfile = 1;
-	if (o.cmd && o.dflag)
+	if (o.cmd && o.dflag) {
 		prepare_daemon(lockfd, logfd);
-	else if (o.cmd && (r = prefork_holder(lockfd)) < 0) {
+		/* Under systemd: the new main PID, before the old server can
+		 * exit (it would stop the unit). */
+		if (sd_on && (r = sd_begin(L.server, oldpid)) != NF_OK)
+			nf_exit(r);
+		pause_at("notified");
+	} else if (o.cmd && (r = prefork_holder(lockfd)) < 0) {
 		errno = -r;
 		nf_die(NF_SYS, "fork (restart lock holder): %m; nothing was "
 		    "touched");

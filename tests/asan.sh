@@ -32,9 +32,11 @@ build() {	# CC DIR EXTRA-FLAGS TOOL...
 	shift 3
 	mkdir -p "$_dir"
 	for t; do
-		echo "$_cc $CFLAGS $_fl -o $_dir/$t src/$t.c src/lib/*.c"
+		# A tool's private modules (src/nfrestart-notify.c) go with it.
+		_m=$(ls "$TOP/src/$t"-*.c 2> /dev/null | grep -v -- -win.c)
+		echo "$_cc $CFLAGS $_fl -o $_dir/$t src/$t.c" $_m "src/lib/*.c"
 		# shellcheck disable=SC2046
-		$_cc $CFLAGS $_fl -o "$_dir/$t" "$TOP/src/$t.c" $(lib) || exit 3
+		$_cc $CFLAGS $_fl -o "$_dir/$t" "$TOP/src/$t.c" $_m $(lib) || exit 3
 	done
 }
 
