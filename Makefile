@@ -11,6 +11,9 @@ LDFLAGS = -static -s -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro
 PREFIX = /usr/local
 MANPREFIX = $(PREFIX)/share/man
 BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+# systemd looks for units in /usr/local/lib/systemd/system too.
+UNITDIR = $(PREFIX)/lib/systemd/system
+CONFDIR = /etc/nfhandoff
 DESTDIR =
 
 LIBOBJ = src/lib/addr.o src/lib/fmt.o src/lib/guard.o src/lib/msg.o \
@@ -152,6 +155,11 @@ install: $(TOOLS)
 	cp -f src/completion/nfhandoff.bash $(DESTDIR)$(BASHCOMPDIR)/nfpid
 	for t in nfsignal nfwait nfshm nfrestart; do \
 	    ln -sf nfpid $(DESTDIR)$(BASHCOMPDIR)/$$t || exit 1; done
+	mkdir -p $(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/doc/nfhandoff
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@CONFDIR@|$(CONFDIR)|g' \
+	    src/systemd/nfserver@.service.in > $(DESTDIR)$(UNITDIR)/nfserver@.service
+	sed -e 's|@CONFDIR@|$(CONFDIR)|g' src/systemd/example.conf \
+	    > $(DESTDIR)$(PREFIX)/share/doc/nfhandoff/nfserver.conf.example
 
 clean:
 	rm -f $(LIBOBJ) src/lib/libnf.a $(TOOLS) $(FIXTURES) $(WINTOOLS) $(WINFIX)
