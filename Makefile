@@ -140,6 +140,11 @@ distcheck: dist
 fleet: all
 	sh tests/fleet/run.sh
 
+# A real systemd (252, booted in a systemd-nspawn container): the unit,
+# reloads, crashes, stops (tests/systemd/). Not part of `make check`.
+check-systemd: all
+	sh tests/systemd/run.sh
+
 density: all
 	sh tests/density.sh
 
@@ -165,4 +170,4 @@ clean:
 	rm -f $(LIBOBJ) src/lib/libnf.a $(TOOLS) $(FIXTURES) $(WINTOOLS) $(WINFIX)
 
 .PHONY: all check demo bench install clean check-asan fuzz soak reuse-trial model \
-	deb dist distcheck fleet density
+	deb dist distcheck fleet density check-systemd
