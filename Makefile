@@ -145,6 +145,9 @@ fleet: all
 check-systemd: all
 	sh tests/systemd/run.sh
 
+bench-systemd: all
+	sh tests/systemd/bench.sh
+
 density: all
 	sh tests/density.sh
 
@@ -170,4 +173,4 @@ clean:
 	rm -f $(LIBOBJ) src/lib/libnf.a $(TOOLS) $(FIXTURES) $(WINTOOLS) $(WINFIX)
 
 .PHONY: all check demo bench install clean check-asan fuzz soak reuse-trial model \
-	deb dist distcheck fleet density check-systemd
+	deb dist distcheck fleet density check-systemd bench-systemd
