@@ -36,12 +36,14 @@ int sd_on;
 pid_t sd_main;
 static const char *sock;
 /*
- * -d: d, from the foreground to the holder: 'd' when the foreground told
- * systemd how the reload ended, end of file without it when it was killed;
- * x, held open by the holder only: end of file when the holder is gone.
+ * -d: d, from the foreground to the holder: 's' before the old server is
+ * signalled, 'd' when the foreground told systemd how the reload ended,
+ * end of file without 'd' when it was killed; x, held open by the holder
+ * only: end of file when the holder is gone.
  */
 static int dr = -1, dw = -1, xr = -1, xw = -1;
 static pid_t sserver, sold;
+static unsigned long long soldstart;	/* the old server's, against reuse */
 
 void
 sd_init(void)
@@ -231,13 +233,27 @@ execd(pid_t pid)
 	    (a.st_ino != b.st_ino || a.st_dev != b.st_dev);
 }
 
-int
-sd_pipe(void)
+/* Is the old server still that very process? */
+static int
+old_lives(void)
 {
+	struct nf_proc p;
+
+	return sold && nf_alive(sold) == 1 && nf_proc_read(sold, &p) == 0 &&
+	    p.start_ms == soldstart;
+}
+
+int
+sd_pipe(pid_t old)
+{
+	struct nf_proc pr;
 	int p[2], q[2];
 
 	if (!sd_on)
 		return 0;
+	sold = old;
+	if (old && nf_proc_read(old, &pr) == 0)
+		soldstart = pr.start_ms;
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;
 	if (pipe2(q, O_CLOEXEC) < 0) {
@@ -316,7 +332,7 @@ fg_exit(int code)
 		sd_send("READY=1\nSTATUS=reload failed (%d): new server %d is "
 		    "not ready", code, (int)sserver);
 	else {
-		if (sold && nf_alive(sold) == 1)
+		if (old_lives())
 			back = sold;
 		else if (sd_main && nf_alive(sd_main) == 1)
 			back = sd_main;
@@ -336,23 +352,39 @@ fg_exit(int code)
 		nf_sleep_ms(2);
 }
 
-int
-sd_begin(pid_t server, pid_t old)
+void
+sd_stopping(void)
 {
+	if (dw >= 0)
+		(void)!write(dw, "s", 1);
+}
+
+int
+sd_begin(pid_t server)
+{
+	struct nf_proc a, b;
+
 	sserver = server;
-	sold = old;
 	nf_exit_hook = fg_exit;
-	if (sd_send(sd_main ? "RELOADING=1\nMAINPID=%d" : "MAINPID=%d",
-	    (int)server) < 0 || barrier() < 0) {
+	if (nf_proc_read(server, &a) != 0 || sd_send(sd_main ?
+	    "RELOADING=1\nMAINPID=%d" : "MAINPID=%d", (int)server) < 0 ||
+	    barrier() < 0) {
 		nf_warn("NOTIFY_SOCKET=%s: systemd cannot be told the new main "
 		    "PID; nothing was touched:", sock);
+		return NF_SYS;
+	}
+	/* systemd ignores a main PID that is dead when it reads it. */
+	if (nf_alive(server) != 1 || nf_proc_read(server, &b) != 0 ||
+	    b.start_ms != a.start_ms) {
+		nf_warn("the process for the new server %d died before systemd "
+		    "took it for the main PID; nothing was touched", (int)server);
 		return NF_SYS;
 	}
 	return NF_OK;
 }
 
 void
-sd_held(int mid, pid_t server, pid_t old, int execfd, long long ms)
+sd_held(int mid, pid_t server, int execfd, long long ms)
 {
 	long long end;
 	int iv = 2;
@@ -362,17 +394,33 @@ sd_held(int mid, pid_t server, pid_t old, int execfd, long long ms)
 		return;
 	if (mid) {
 		/* Once the foreground has ended: 'd' if it told systemd. */
-		while (read(dr, &c, 1) < 0 && errno == EINTR)
-			;
+		int stopping = 0;
+
+		for (;;) {
+			ssize_t r = read(dr, &c, 1);
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r == 1 && c == 's') {
+				stopping = 1;
+				continue;
+			}
+			break;
+		}
 		if (c == 'd')
 			return;
+		/*
+		 * Killed. A server that was signalled may be exiting: the main
+		 * PID stays on the process that was to exec, whose exit (6)
+		 * makes systemd restart the unit.
+		 */
 		if (execd(server)) {
 			nf_warn("the reload's nfrestart was killed: new server %d "
 			    "runs, its readiness was not checked", (int)server);
 			sd_send("READY=1\nSTATUS=nfrestart was killed: "
 			    "readiness not checked");
-		} else if (old && nf_alive(old) == 1)
-			sd_send("MAINPID=%d\nREADY=1", (int)old);
+		} else if (!stopping && old_lives())
+			sd_send("MAINPID=%d\nREADY=1", (int)sold);
 		else
 			sd_send("READY=1");
 		barrier();

@@ -21,9 +21,10 @@ int sd_send(const char *fmt, ...);
 int sd_foreign(pid_t pid, char *unit, size_t n);
 
 /* -d: the pipes between the foreground, the holder and the process that
- * will exec (before the forks), then each process's ends: 0 foreground,
+ * will exec, and the old server's start time (before the forks: OLD may
+ * be 0), then each process's ends: 0 foreground,
  * 1 middle (and the holder it forks), 2 the process that will exec. */
-int sd_pipe(void);
+int sd_pipe(pid_t old);
 void sd_role(int role);
 /* The foreground: the middle process has exited, with 0 (the holder was
  * forked): the new server is systemd's child now. 0, or -1. */
@@ -32,10 +33,13 @@ int sd_middle(pid_t c1);
 _Noreturn void sd_abandoned(int holdw);
 /* The foreground, once the new server's PID is known: tell systemd, and
  * set the exit hook that tells it how the reload ended. */
-int sd_begin(pid_t server, pid_t old);
+int sd_begin(pid_t server);
+/* The foreground, before it signals the old server: the holder must not
+ * put the main PID back on a server that may be exiting. */
+void sd_stopping(void);
 /* A holder at its end: the holder of -d (mid) covers for a foreground that
  * was killed; the holder of a start sends READY=1 when the server is. */
-void sd_held(int mid, pid_t server, pid_t old, int execfd, long long ms);
+void sd_held(int mid, pid_t server, int execfd, long long ms);
 
 int nfr_ready_now(void);	/* src/nfrestart.c: is the new server ready? */
 

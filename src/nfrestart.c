@@ -327,7 +327,7 @@ hold(struct holdspec *h)
 	while (read(h->execfd, &c, 1) < 0 && errno == EINTR)
 		;
 	if (c != 'G') {
-		sd_held(o.dflag, h->server, oldpid, h->execfd, o.ready_ms);
+		sd_held(o.dflag, h->server, h->execfd, o.ready_ms);
 		_exit(0);
 	}
 	c = 0;
@@ -421,7 +421,7 @@ hold(struct holdspec *h)
 	}
 	if (lock || segs)
 		nf_debug("holder: %s: restart lock released", why);
-	sd_held(o.dflag, h->server, oldpid, h->execfd, o.ready_ms);
+	sd_held(o.dflag, h->server, h->execfd, o.ready_ms);
 	_exit(0);
 }
 
@@ -871,7 +871,7 @@ prepare_daemon(int lockfd, int logfd)
 	int32_t v;
 
 	if (pipe2(tell, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0 ||
-	    sd_pipe() < 0)
+	    sd_pipe(oldpid) < 0)
 		nf_die(NF_SYS, "pipe:");
 	if (o.ready_fd >= 0 && pipe2(rfd, O_CLOEXEC) < 0)
 		nf_die(NF_SYS, "pipe:");
@@ -1450,7 +1450,7 @@ main(int argc, char **argv)
 		prepare_daemon(lockfd, logfd);
 		/* Under systemd: the new main PID, before the old server can
 		 * exit (it would stop the unit). */
-		if (sd_on && (r = sd_begin(L.server, oldpid)) != NF_OK)
+		if (sd_on && (r = sd_begin(L.server)) != NF_OK)
 			nf_exit(r);
 		pause_at("notified");
 	} else if (o.cmd && (r = prefork_holder(lockfd)) < 0) {
@@ -1461,6 +1461,7 @@ main(int argc, char **argv)
 
 	/* 4. Signal and wait. */
 	if (oldpid) {
+		sd_stopping();
 		r = stop_old(&pf, forced);
 		if (r != NF_OK)
 			nf_exit(r);

@@ -203,6 +203,27 @@ for step in locked:0 judged:0 notified:0 exited:1 removed:1 forked:0; do
 	C systemctl stop nfserver@\$u"
 done
 
+ok "SIGKILL of the reload's nfrestart while the old server saves: not put back on it, systemd restarts the unit, the data recovered" '
+	. "$SDH"
+	I=1.30.1.14
+	inst ksave $I "--exit-delay 1500" -v
+	C systemctl start nfserver@ksave || exit 1
+	up ksave $I || exit 1
+	old=$MAIN
+	sent() { journal ksave | grep -q "old $old: sending restart"; }
+	C systemctl reload nfserver@ksave > /dev/null 2>&1 &
+	until_ 100 sent || exit 1
+	f=$(prop ksave ControlPID)
+	[ "$f" -gt 1 ] && C kill -KILL $f || { echo "wanted a control process; got $f"; exit 1; }
+	wait
+	restarted() { [ "$(prop ksave NRestarts)" = 1 ]; }
+	until_ 100 restarted || { echo "wanted NRestarts=1; got $(prop ksave NRestarts), $(prop ksave ActiveState)"; exit 1; }
+	until_ 100 up ksave $I || exit 1
+	s=$(peek $I stored)
+	journal ksave | grep -q "$old exit on signal" && journal ksave | grep -q "$MAIN RECOVER counter=$s\$" ||
+	    { echo "wanted the old server to finish its save ($s) and the new one to recover it"; journal ksave | tail -8; exit 1; }
+	C systemctl stop nfserver@ksave'
+
 ok "a crash: systemd restarts the unit, the new server recovers the data" '
 	. "$SDH"
 	I=1.30.1.20
