@@ -5,7 +5,7 @@
 
 CC = musl-gcc
 AR = ar
-CFLAGS = -std=c11 -Os -Wall -Wextra -Werror -ffunction-sections -fdata-sections \
+CFLAGS = -std=c11 -Oz -Wall -Wextra -Werror -ffunction-sections -fdata-sections \
 	-fno-asynchronous-unwind-tables -fno-unwind-tables -fno-stack-protector
 LDFLAGS = -static -s -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro
 PREFIX = /usr/local
@@ -17,9 +17,14 @@ CONFDIR = /etc/nfhandoff
 DESTDIR =
 
 LIBOBJ = src/lib/addr.o src/lib/fmt.o src/lib/guard.o src/lib/msg.o \
-	src/lib/parse.o src/lib/pidfd.o src/lib/pidfile.o src/lib/proc.o \
-	src/lib/shm.o src/lib/shmhdr.o src/lib/sig.o src/lib/wait.o
-LIBHDR = src/lib/nf.h src/lib/opts.h src/lib/shm.h src/lib/shmhdr.h
+	src/lib/opt.o src/lib/parse.o src/lib/pidfd.o src/lib/pidfile.o \
+	src/lib/pidrules.o src/lib/proc.o src/lib/shm.o src/lib/shmhdr.o \
+	src/lib/sig.o src/lib/wait.o src/lib/backup.o src/lib/copymt.o \
+	src/lib/files.o src/lib/segio.o src/lib/sum.o
+LIBSRC = $(LIBOBJ:.o=.c)
+LTO = -flto
+LIBHDR = src/lib/nf.h src/lib/opts.h src/lib/shm.h src/lib/shmhdr.h \
+	src/lib/backup.h
 TOOLS = bin/nfpid bin/nfsignal bin/nfwait bin/nfshm bin/nfrestart
 MAN1 = man/nfpid.1 man/nfsignal.1 man/nfwait.1 man/nfshm.1 man/nfrestart.1 man/nfrestart.exe.1
 MAN7 = man/nfhandoff.7
@@ -33,7 +38,8 @@ FIXTURES = tests/bin/nfserver tests/bin/nfinit tests/bin/nfmany tests/bin/nfmem
 WINCC = x86_64-w64-mingw32-gcc
 WINCFLAGS = -std=c11 -Os -Wall -Wextra -Werror -ffunction-sections -fdata-sections
 WINLDFLAGS = -static -s -Wl,--gc-sections
-WINLIB = src/lib/addr.c src/lib/fmt.c src/lib/msg.c src/lib/parse.c src/lib/sig.c
+WINLIB = src/lib/addr.c src/lib/fmt.c src/lib/msg.c src/lib/opt.c src/lib/parse.c \
+	src/lib/pidrules.c src/lib/sig.c
 WINTOOLS = bin/nfrestart.exe
 WINFIX = tests/bin/winpeer.exe
 
@@ -48,22 +54,26 @@ src/lib/libnf.a: $(LIBOBJ)
 	rm -f $@
 	$(AR) rcs $@ $(LIBOBJ)
 
-bin/nfpid: src/nfpid.c src/lib/libnf.a $(LIBHDR)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ src/nfpid.c src/lib/libnf.a
+# The tools are built from the library's sources with link-time
+# optimisation: a tool keeps only what it calls, inlined across files
+# (2 KiB less of nfrestart than through libnf.a; see the size budget).
+bin/nfpid: src/nfpid.c $(LIBSRC) $(LIBHDR)
+	$(CC) $(CFLAGS) $(LTO) $(LDFLAGS) -o $@ src/nfpid.c $(LIBSRC)
 
-bin/nfsignal: src/nfsignal.c src/lib/libnf.a $(LIBHDR)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ src/nfsignal.c src/lib/libnf.a
+bin/nfsignal: src/nfsignal.c $(LIBSRC) $(LIBHDR)
+	$(CC) $(CFLAGS) $(LTO) $(LDFLAGS) -o $@ src/nfsignal.c $(LIBSRC)
 
-bin/nfwait: src/nfwait.c src/lib/libnf.a $(LIBHDR)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ src/nfwait.c src/lib/libnf.a
+bin/nfwait: src/nfwait.c $(LIBSRC) $(LIBHDR)
+	$(CC) $(CFLAGS) $(LTO) $(LDFLAGS) -o $@ src/nfwait.c $(LIBSRC)
 
-bin/nfshm: src/nfshm.c src/lib/libnf.a $(LIBHDR)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ src/nfshm.c src/lib/libnf.a
+bin/nfshm: src/nfshm.c src/nfshm-freeze.c src/nfshm-freeze.h $(LIBSRC) $(LIBHDR)
+	$(CC) $(CFLAGS) $(LTO) $(LDFLAGS) -o $@ src/nfshm.c src/nfshm-freeze.c \
+	    $(LIBSRC)
 
-bin/nfrestart: src/nfrestart.c src/nfrestart-notify.c src/nfrestart-notify.h \
-    src/lib/libnf.a $(LIBHDR)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ src/nfrestart.c src/nfrestart-notify.c \
-	    src/lib/libnf.a
+bin/nfrestart: src/nfrestart.c src/nfrestart-backup.c src/nfrestart-backup.h \
+	    src/nfrestart-notify.c src/nfrestart-notify.h $(LIBSRC) $(LIBHDR)
+	$(CC) $(CFLAGS) $(LTO) $(LDFLAGS) -o $@ src/nfrestart.c \
+	    src/nfrestart-backup.c src/nfrestart-notify.c $(LIBSRC)
 
 tests/bin/nfserver: tests/fixtures/nfserver.c src/lib/libnf.a $(LIBHDR)
 	mkdir -p tests/bin

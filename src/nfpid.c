@@ -3,6 +3,8 @@
  * nfpid: read, check, write, lock and remove PID files, strictly.
  */
 #define _GNU_SOURCE
+#include <sys/ipc.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -49,10 +51,43 @@ judge(struct nf_addr *a, struct nf_pidfile *pf, struct nf_verdict *vd)
 	t.name = a->name;
 	t.has_key = a->has_key;
 	t.key = a->key;
+	nf_target_like(&t, a, NULL);
 	nf_guard(&t, vd);
 	if (vd->evidence[0])
 		nf_debug("%d: %s", (int)pf->pid, vd->evidence);
 	return vd->v;
+}
+
+/*
+ * With -S/-I or --shm: does a live process have the server's segment
+ * attached for writing? Then the server runs, whatever its PID file says
+ * (deleted, empty, garbled, stale): a keep-alive job must not start a
+ * second one beside it. The exit code to give, or -1 when none does.
+ */
+static int
+attached(struct nf_addr *a, const char *what)
+{
+	struct nf_seg s;
+	pid_t pid;
+	int r;
+
+	if (!a->has_key)
+		return -1;
+	/* Our namespace's segment by that key (asking for no access needs
+	 * no permission); none: nothing to say. */
+	s.key = a->key;
+	if ((s.shmid = shmget((key_t)a->key, 0, 0)) < 0 && errno == ENOENT)
+		return -1;
+	if (s.shmid < 0 || (r = nf_seg_writers(&s, &pid, 1)) < 0) {
+		nf_warn("%s: %s, and who has segment 0x%08x attached cannot be "
+		    "told:", a->pidfile, what, (unsigned)a->key);
+		return NF_SYS;
+	}
+	if (r == 0)
+		return -1;
+	nf_info("%s: %s, but %d has the server's segment 0x%08x attached: "
+	    "the server runs", a->pidfile, what, (int)pid, (unsigned)a->key);
+	return NF_OK;
 }
 
 static int
@@ -60,15 +95,28 @@ cmd_check(struct nf_addr *a)
 {
 	struct nf_pidfile pf;
 	struct nf_verdict vd;
+	int r;
 
-	if (nf_restart_locked(a->pidfile)) {
+	if ((r = nf_restart_locked(a->pidfile)) != 0) {
+		if (r < 0) {
+			nf_warn("%s.lock: cannot tell whether a restart is in "
+			    "progress:", a->pidfile);
+			return NF_SYS;
+		}
 		nf_info("%s: a restart is in progress (%s.lock is held)",
 		    a->pidfile, a->pidfile);
 		return NF_BUSY;
 	}
 	nf_pidfile_read(a->pidfile, a->unsafe, &pf);
-	if (pf.status != NF_PF_OK)
+	if (pf.status != NF_PF_OK) {
+		if (pf.status != NF_PF_UNREADABLE &&
+		    pf.status != NF_PF_UNSAFE &&
+		    (r = attached(a, pf.status == NF_PF_ABSENT ? "no pid file" :
+		    pf.status == NF_PF_SELF ? "stale" : pf.empty ? "empty" :
+		    "malformed")) >= 0)
+			return r;
 		return nf_pidfile_report(&pf);
+	}
 	switch (judge(a, &pf, &vd)) {
 	case NF_G_OK:
 		nf_debug("%d: alive: %s", (int)pf.pid, vd.why);
@@ -76,7 +124,14 @@ cmd_check(struct nf_addr *a)
 	case NF_G_UNKNOWN:
 		nf_warn("%s: %d: %s", a->pidfile, (int)pf.pid, vd.why);
 		return NF_SYS;
+	case NF_G_LOOKALIKE:
+		nf_warn("%s: %d %s: it may be the server", a->pidfile,
+		    (int)pf.pid, vd.why);
+		return NF_REFUSED;
 	default:
+		if ((r = attached(a, "stale")) >= 0)
+			return r;
+		/* A stopped process is not a running server: say so. */
 		nf_info("%s: stale: %d %s", a->pidfile, (int)pf.pid, vd.why);
 		return NF_FALSE;
 	}
@@ -88,17 +143,23 @@ cmd_remove(struct nf_addr *a)
 	struct nf_pidfile pf;
 	struct nf_verdict vd;
 	struct stat st;
+	int r;
 
-	if (nf_restart_locked(a->pidfile) && !force) {
-		nf_warn("%s: a restart is in progress (%s.lock is held); not "
-		    "removed", a->pidfile, a->pidfile);
-		return NF_BUSY;
+	if ((r = nf_restart_locked(a->pidfile)) != 0 && !force) {
+		if (r < 0)
+			nf_warn("%s.lock: cannot tell whether a restart is in "
+			    "progress:", a->pidfile);
+		else
+			nf_warn("%s: a restart is in progress (%s.lock is "
+			    "held); not removed", a->pidfile, a->pidfile);
+		return r < 0 ? NF_SYS : NF_BUSY;
 	}
 	nf_pidfile_read(a->pidfile, a->unsafe, &pf);
 	switch (pf.status) {
 	case NF_PF_OK:
 		switch (judge(a, &pf, &vd)) {
 		case NF_G_OK:
+		case NF_G_LOOKALIKE:
 			if (!force) {
 				nf_warn("%s: %d is alive (%s); not removed "
 				    "(--force to remove anyway)", a->pidfile,
@@ -174,7 +235,8 @@ cmd_lock(struct nf_addr *a, int argc, char **argv)
 
 	if (!a->pidfile || argc < 1)
 		usage();
-	r = nf_pidfile_lock(a->pidfile, getpid(), 1, &fd, &holder);
+	r = nf_pidfile_lock(a->pidfile, a->unsafe, getpid(), 1, &fd,
+	    &holder);
 	if (r == NF_BUSY) {
 		if (holder)
 			nf_warn("%s: locked by a live owner (pid %d)",
@@ -229,9 +291,9 @@ main(int argc, char **argv)
 		usage();
 	}
 	argc--, argv++;
-	while ((c = getopt_long(argc, argv, "+" NF_ADDR_SHORT "fhqvV", lo,
-	    NULL)) != -1) {
-		if (nf_addr_opt(&a, c, optarg))
+	while ((c = nf_getopt(argc, argv, "+" NF_ADDR_SHORT "fhqvV",
+	    lo)) != -1) {
+		if (nf_addr_opt(&a, c, nf_optarg))
 			continue;
 		switch (c) {
 		case 'f':
@@ -243,8 +305,8 @@ main(int argc, char **argv)
 			break;
 		}
 	}
-	argc -= optind;
-	argv += optind;
+	argc -= nf_optind;
+	argv += nf_optind;
 	if (!strcmp(cmd, "write")) {
 		nf_addr_finish(&a, 0);
 		nf_exit(cmd_write(&a, argc, argv));

@@ -44,6 +44,7 @@ static const char *sock;
 static int dr = -1, dw = -1, xr = -1, xw = -1;
 static pid_t sserver, sold;
 static unsigned long long soldstart;	/* the old server's, against reuse */
+static int fgstop, fgdone, fgend;	/* read from d: 's', 'd', its end */
 
 void
 sd_init(void)
@@ -383,6 +384,30 @@ sd_begin(pid_t server)
 	return NF_OK;
 }
 
+int
+sd_fg_gone(int block)
+{
+	struct pollfd pf;
+	char c;
+
+	pf.fd = dr;
+	pf.events = POLLIN;
+	while (dr >= 0 && !fgdone && !fgend &&
+	    (block || poll(&pf, 1, 0) > 0)) {
+		ssize_t r = read(dr, &c, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 1 && c == 's')
+			fgstop = 1;
+		else if (r == 1 && c == 'd')
+			fgdone = 1;
+		else
+			fgend = 1;
+	}
+	return fgdone || fgend || dr < 0;
+}
+
 void
 sd_held(int mid, pid_t server, int execfd, long long ms)
 {
@@ -394,20 +419,8 @@ sd_held(int mid, pid_t server, int execfd, long long ms)
 		return;
 	if (mid) {
 		/* Once the foreground has ended: 'd' if it told systemd. */
-		int stopping = 0;
-
-		for (;;) {
-			ssize_t r = read(dr, &c, 1);
-
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r == 1 && c == 's') {
-				stopping = 1;
-				continue;
-			}
-			break;
-		}
-		if (c == 'd')
+		sd_fg_gone(1);
+		if (fgdone)
 			return;
 		/*
 		 * Killed. A server that was signalled may be exiting: the main
@@ -419,7 +432,7 @@ sd_held(int mid, pid_t server, int execfd, long long ms)
 			    "runs, its readiness was not checked", (int)server);
 			sd_send("READY=1\nSTATUS=nfrestart was killed: "
 			    "readiness not checked");
-		} else if (!stopping && old_lives())
+		} else if (!fgstop && old_lives())
 			sd_send("MAINPID=%d\nREADY=1", (int)sold);
 		else
 			sd_send("READY=1");

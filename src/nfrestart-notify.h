@@ -37,6 +37,8 @@ int sd_begin(pid_t server);
 /* The foreground, before it signals the old server: the holder must not
  * put the main PID back on a server that may be exiting. */
 void sd_stopping(void);
+/* The holder of -d: has the foreground ended (BLOCK: wait until it has)? */
+int sd_fg_gone(int block);
 /* A holder at its end: the holder of -d (mid) covers for a foreground that
  * was killed; the holder of a start sends READY=1 when the server is. */
 void sd_held(int mid, pid_t server, int execfd, long long ms);

@@ -1,6 +1,9 @@
 /* nfhandoff - SPDX-License-Identifier: ISC - see LICENSE */
 /*
- * nfrestart.exe: the Windows handoff over NFShmXFrame's named events.
+ * nfrestart.exe: the Windows handoff over NFShmXFrame's named events, in
+ * the steps of nfrestart(1): take the restart lock, judge the old server,
+ * open what must outlive it, stop it, remove its PID file, start the new
+ * process -- and hold the lock until the new server is visible.
  *
  * The old server polls NFServer_Kill_{pid} every 10 ms and answers with
  * NFServer_KillSuccess_{pid}. The framework's own sender closes its kill
@@ -25,14 +28,13 @@
 static const char usage_text[] =
 "usage: nfrestart.exe [-nqvw] [-p FILE | -S SERVER -I ID] [-C DIR] [-s SIG]\n"
 "                     [-t DUR] [-r SCHEDULE] [-m NAME ...] [--hold DUR]\n"
-"                     [--name NAME] [--force] [--] [COMMAND [ARG ...]]\n"
+"                     [--ready-timeout DUR] [--name NAME] [--force]\n"
+"                     [--] [COMMAND [ARG ...]]\n"
 "       nfrestart.exe -h | -V\n";
 
-/* A process created after its PID file was written is not the writer. File
- * times lag the clock a little, so allow this much (as the POSIX guard). */
-#define SLACK_MS	50
 #define MAXMAPS		16
 #define CMDMAX		32767	/* CreateProcess's limit, in characters */
+#define HOLD_MS		10000	/* --hold */
 
 /* ntdll: the state of an event without consuming it. */
 typedef struct {
@@ -42,23 +44,47 @@ typedef struct {
 NTSYSAPI LONG NTAPI NtQueryEvent(HANDLE, int, PVOID, ULONG, PULONG);
 
 enum { R_ANSWERED, R_EXITED, R_KILLED, R_TIMEOUT };
-enum { RP_OK, RP_ABSENT, RP_MALFORMED, RP_SYS, RP_SELF };
 
-struct pidfile {
-	const char *path;
-	DWORD pid;
-	int status;
-	const char *why;
-	DWORD err;
+/* A PID file as read here: the shared reading, and which file it was. */
+struct wpf {
+	struct nf_pidfile pf;
 	ULONGLONG mtime;		/* 100 ns since 1601, as FILETIME */
-	DWORD vol, hi, lo;		/* which file it was */
+	DWORD vol, hi, lo;
 };
 
-static int dry, wflag, force;
-static const char *maps[MAXMAPS];
-static int nmaps;
+static struct {
+	struct nf_addr a;
+	int sig;
+	struct nf_sched sc;
+	int has_sched;
+	long long tmo;			/* -t; -1 if not given */
+	long long hold_ms, ready_ms;
+	int ready_given;
+	int wflag, dry, force;
+	const char *maps[MAXMAPS];
+	int nmaps;
+	char **cmd;			/* NULL: stop only */
+	char *cmdline;			/* CMDMAX + 1, on main's stack */
+} o;
 
-static HANDLE pending;	/* the new process, still suspended */
+/*
+ * What is under way, for die() and the end: whatever gives up after the
+ * restart lock was taken goes through finish().
+ */
+static struct {
+	HANDLE lock;
+	HANDLE mh[MAXMAPS];		/* the -m mappings */
+	int nmh;
+	HANDLE pending;			/* the new process, still suspended */
+	HANDLE tmp;			/* -w: the temporary file */
+	char tmpname[MAX_PATH * 2];
+	long long hold0;		/* when the -m hold began (us) */
+} S;
+
+/* Ctrl+C and Ctrl+Break: before the old server is signalled they abort
+ * (nothing was touched); from then on they are held back. */
+enum { C_IDLE, C_TOUCHED, C_ABORTED };
+static volatile LONG cstate, cheld;
 
 static void
 usage(void)
@@ -66,8 +92,45 @@ usage(void)
 	nf_usage_die(usage_text);
 }
 
-/* nf_die, but a new process that was created suspended goes first: none
- * of its code has run, so nothing was started. */
+/*
+ * The end of every run after the lock: a new process that is still
+ * suspended is terminated (none of its code has run), the -w temporary
+ * file removed, and, once the old server was signalled, the -m mappings
+ * are held for the rest of --hold whatever went wrong: they may be all
+ * that keeps its data.
+ */
+static int
+finish(int code)
+{
+	char b[32];
+
+	if (S.pending) {
+		TerminateProcess(S.pending, 1);
+		WaitForSingleObject(S.pending, 5000);
+		S.pending = NULL;
+	}
+	if (S.tmp) {
+		CloseHandle(S.tmp);
+		DeleteFileA(S.tmpname);
+		S.tmp = NULL;
+	}
+	if (S.nmh && cstate == C_TOUCHED) {
+		long long left;
+
+		if (!S.hold0)
+			S.hold0 = nf_now_us();
+		left = o.hold_ms - (nf_now_us() - S.hold0) / 1000;
+		if (left > 0) {
+			nf_info("-m: holding the mappings for the rest of "
+			    "--hold, %s", nf_secs(left * 1000, b, sizeof(b)));
+			Sleep((DWORD)left);
+		}
+	}
+	if (cheld)
+		nf_info("Ctrl+C was held back until the handoff was done");
+	return code;
+}
+
 static _Noreturn void
 die(int code, const char *fmt, ...)
 {
@@ -78,30 +141,37 @@ die(int code, const char *fmt, ...)
 	nf_vfmt(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	nf_warn("%s", buf);
-	if (pending) {
-		TerminateProcess(pending, 1);
-		WaitForSingleObject(pending, 5000);
-	}
-	nf_exit(code);
+	nf_exit(finish(code));
 }
 
-static const char *
-werr(DWORD e)
+static BOOL WINAPI
+onctrl(DWORD ev)
 {
-	static char buf[320];
-	DWORD n;
+	if (ev != CTRL_C_EVENT && ev != CTRL_BREAK_EVENT)
+		return FALSE;
+	if (InterlockedCompareExchange(&cstate, C_ABORTED, C_IDLE) ==
+	    C_TOUCHED)
+		InterlockedExchange(&cheld, 1);
+	return TRUE;	/* the main thread acts on it */
+}
 
-	n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM |
-	    FORMAT_MESSAGE_IGNORE_INSERTS, NULL, e, 0, buf, 256, NULL);
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
-	    buf[n - 1] == ' ' || buf[n - 1] == '.'))
-		n--;
-	if (n)
-		nf_fmt(buf + n, sizeof(buf) - n, " (error %lu)",
-		    (unsigned long)e);
-	else
-		nf_fmt(buf, sizeof(buf), "error %lu", (unsigned long)e);
-	return buf;
+/* Before anything is touched: give up if Ctrl+C came. */
+static void
+interrupted(void)
+{
+	if (cstate == C_ABORTED) {
+		nf_warn("interrupted: nothing was touched");
+		nf_exit(finish((int)STATUS_CONTROL_C_EXIT));
+	}
+}
+
+/* The old server is about to be signalled: from here on, finish. */
+static void
+touch(void)
+{
+	if (InterlockedCompareExchange(&cstate, C_TOUCHED, C_IDLE) !=
+	    C_IDLE)
+		interrupted();
 }
 
 static ULONGLONG
@@ -110,140 +180,93 @@ ft64(FILETIME ft)
 	return (ULONGLONG)ft.dwHighDateTime << 32 | ft.dwLowDateTime;
 }
 
-static const char *
-secs(long long us, char *buf, size_t n)
-{
-	nf_fmt(buf, n, "%lld.%03lld s", us / 1000000, us / 1000 % 1000);
-	return buf;
-}
-
 /*
- * The PID file, by the rules every tool follows: a regular file (not a
- * directory, pipe, device or reparse point), at most 64 bytes, the contents
- * checked by the same parser as on POSIX. An empty file is read again 3
- * times, 5 ms apart (a writer may be between truncate and write).
+ * The PID file, by the rules every tool follows (nf_pidfile_judge): a
+ * regular file (not a directory, pipe, device or reparse point), at most
+ * 64 bytes; an empty one is read again.
  */
-static void
-readpid(const char *path, struct pidfile *pf)
+static int
+readpid(const char *path, struct wpf *w)
 {
-	memset(pf, 0, sizeof(*pf));
+	struct nf_pidfile *pf = &w->pf;
+
+	memset(w, 0, sizeof(*w));
 	pf->path = path;
 	for (int tries = 0;; tries++) {
 		BY_HANDLE_FILE_INFORMATION fi;
 		char buf[65];
-		unsigned long pid;
 		DWORD a, n = 0, t;
 		HANDLE h;
-		int r;
 
 		a = GetFileAttributesA(path);
 		if (a == INVALID_FILE_ATTRIBUTES) {
 			DWORD e = GetLastError();
 
 			if (e == ERROR_FILE_NOT_FOUND ||
-			    e == ERROR_PATH_NOT_FOUND) {
-				pf->status = RP_ABSENT;
-				return;
-			}
-		} else if (a & FILE_ATTRIBUTE_DIRECTORY) {
-			pf->status = RP_MALFORMED;
-			pf->why = "is a directory";
-			return;
-		} else if (a & FILE_ATTRIBUTE_REPARSE_POINT) {
-			pf->status = RP_MALFORMED;
-			pf->why = "is a symbolic link";
-			return;
+			    e == ERROR_PATH_NOT_FOUND)
+				return pf->status = NF_PF_ABSENT;
+		} else if (a & (FILE_ATTRIBUTE_DIRECTORY |
+		    FILE_ATTRIBUTE_REPARSE_POINT)) {
+			pf->why = a & FILE_ATTRIBUTE_DIRECTORY ?
+			    "is a directory" : "is a symbolic link";
+			return pf->status = NF_PF_MALFORMED;
 		}
 		h = CreateFileA(path, GENERIC_READ, FILE_SHARE_READ |
 		    FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
 		    FILE_FLAG_OPEN_REPARSE_POINT, NULL);
 		if (h == INVALID_HANDLE_VALUE) {
-			pf->err = GetLastError();
-			pf->status = pf->err == ERROR_FILE_NOT_FOUND ||
-			    pf->err == ERROR_PATH_NOT_FOUND ? RP_ABSENT : RP_SYS;
-			return;
+			pf->err = (int)GetLastError();
+			return pf->status = pf->err == ERROR_FILE_NOT_FOUND ||
+			    pf->err == ERROR_PATH_NOT_FOUND ? NF_PF_ABSENT :
+			    NF_PF_UNREADABLE;
 		}
 		t = GetFileType(h);
 		if (t != FILE_TYPE_DISK) {
 			CloseHandle(h);
-			pf->status = RP_MALFORMED;
 			pf->why = t == FILE_TYPE_PIPE ? "is a FIFO" :
 			    "not a regular file";
-			return;
+			return pf->status = NF_PF_MALFORMED;
 		}
 		if (!GetFileInformationByHandle(h, &fi) ||
 		    !ReadFile(h, buf, sizeof(buf), &n, NULL)) {
-			pf->err = GetLastError();
+			pf->err = (int)GetLastError();
 			CloseHandle(h);
-			pf->status = RP_SYS;
-			return;
+			return pf->status = NF_PF_UNREADABLE;
 		}
 		CloseHandle(h);
 		if (fi.dwFileAttributes & (FILE_ATTRIBUTE_DIRECTORY |
 		    FILE_ATTRIBUTE_REPARSE_POINT)) {
-			pf->status = RP_MALFORMED;
 			pf->why = "not a regular file";
-			return;
+			return pf->status = NF_PF_MALFORMED;
 		}
-		pf->mtime = ft64(fi.ftLastWriteTime);
-		pf->vol = fi.dwVolumeSerialNumber;
-		pf->hi = fi.nFileIndexHigh;
-		pf->lo = fi.nFileIndexLow;
-		if (n > 64) {
-			pf->status = RP_MALFORMED;
-			pf->why = "longer than 64 bytes";
-			return;
-		}
-		r = nf_parse_pidbuf(buf, n, 0xffffffffUL, &pid, &pf->why);
-		if (r == 1 && tries < 3) {
-			Sleep(5);
-			continue;
-		}
-		if (r != 0) {
-			pf->status = RP_MALFORMED;
-			return;
-		}
-		pf->pid = (DWORD)pid;
-		pf->status = pid == GetCurrentProcessId() ? RP_SELF : RP_OK;
-		return;
+		w->mtime = ft64(fi.ftLastWriteTime);
+		w->vol = fi.dwVolumeSerialNumber;
+		w->hi = fi.nFileIndexHigh;
+		w->lo = fi.nFileIndexLow;
+		if (nf_pidfile_judge(pf, buf, n, tries, 0xffffffffUL,
+		    GetCurrentProcessId()) >= 0)
+			return pf->status;
 	}
 }
 
-/*
- * Remove the PID file, only if it is still the file that was read: checked
- * and deleted through one handle, so nothing can replace it in between.
- * 1 removed, 0 it changed, -1 it is gone already; errors die.
- */
 static int
-removepid(const struct pidfile *pf)
+signalled(HANDLE h)
 {
-	BY_HANDLE_FILE_INFORMATION fi;
-	FILE_DISPOSITION_INFO di = { TRUE };
-	HANDLE h;
-	DWORD e;
+	return WaitForSingleObject(h, 0) == WAIT_OBJECT_0;
+}
 
-	h = CreateFileA(pf->path, DELETE | FILE_READ_ATTRIBUTES,
-	    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
-	    OPEN_EXISTING, FILE_FLAG_OPEN_REPARSE_POINT, NULL);
-	if (h == INVALID_HANDLE_VALUE) {
-		e = GetLastError();
-		if (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND)
-			return -1;
-		die(NF_SYS, "%s: CreateFile: %s", pf->path, werr(e));
-	}
-	if (!GetFileInformationByHandle(h, &fi))
-		die(NF_SYS, "%s: GetFileInformationByHandle: %s", pf->path,
-		    werr(GetLastError()));
-	if (fi.dwVolumeSerialNumber != pf->vol || fi.nFileIndexHigh != pf->hi ||
-	    fi.nFileIndexLow != pf->lo || ft64(fi.ftLastWriteTime) != pf->mtime) {
-		CloseHandle(h);
-		return 0;
-	}
-	if (!SetFileInformationByHandle(h, FileDispositionInfo, &di,
-	    sizeof(di)))
-		die(NF_SYS, "%s: delete: %s", pf->path, werr(GetLastError()));
+/* Is PID a live process? */
+static int
+alive(DWORD pid)
+{
+	HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, pid);
+	int r;
+
+	if (!h)
+		return GetLastError() == ERROR_ACCESS_DENIED;
+	r = !signalled(h);
 	CloseHandle(h);
-	return 1;
+	return r;
 }
 
 static const char *
@@ -311,15 +334,9 @@ checksig(int sig, const char *what)
 	char b[32];
 
 	if (!evkind(sig))
-		die(NF_USAGE, "%s: %s has no Windows equivalent (use "
+		nf_die(NF_USAGE, "%s: %s has no Windows equivalent (use "
 		    "restart, stop, reload, QUIT or KILL)", what,
 		    nf_signame(sig, b, sizeof(b)));
-}
-
-static int
-signalled(HANDLE h)
-{
-	return WaitForSingleObject(h, 0) == WAIT_OBJECT_0;
 }
 
 static HANDLE
@@ -333,11 +350,291 @@ event(const char *kind, DWORD pid, int *existed)
 	/* Auto-reset, as the framework's; no Global\ prefix. */
 	h = CreateEventA(NULL, FALSE, FALSE, name);
 	if (!h)
-		die(NF_SYS, "CreateEvent %s: %s", name, werr(GetLastError()));
+		die(NF_SYS, "CreateEvent %s: %s", name,
+		    nf_winerr(GetLastError()));
 	if (existed)
 		*existed = GetLastError() == ERROR_ALREADY_EXISTS;
 	return h;
 }
+
+/* ---- 1. the restart lock ---- */
+
+/*
+ * FILE.lock opened without sharing: one restart of a server at a time. The
+ * handle is the lock; it ends when it is closed, or with the process.
+ */
+static void
+takelock(void)
+{
+	char path[MAX_PATH * 2];
+	long long t0 = nf_now_us(), ms = o.tmo >= 0 ? o.tmo : NF_WAIT_MS;
+	int step = 1;
+	char b[32];
+
+	nf_fmt(path, sizeof(path), "%s.lock", o.a.pidfile);
+	for (;;) {
+		DWORD e;
+
+		S.lock = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, 0,
+		    NULL, OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+		if (S.lock != INVALID_HANDLE_VALUE)
+			break;
+		S.lock = NULL;
+		e = GetLastError();
+		if (e != ERROR_SHARING_VIOLATION && e != ERROR_LOCK_VIOLATION)
+			nf_die(NF_SYS, "%s: CreateFile: %s", path,
+			    nf_winerr(e));
+		interrupted();
+		if ((nf_now_us() - t0) / 1000 >= ms)
+			nf_die(NF_BUSY, "%s: another restart of this server "
+			    "is in progress", path);
+		if (step == 1)
+			nf_debug("%s: another restart of this server is in "
+			    "progress: waiting up to %s", path,
+			    nf_secs(ms * 1000, b, sizeof(b)));
+		Sleep(step);
+		if (step < 20)
+			step++;
+	}
+	nf_debug("restart lock %s taken", path);
+}
+
+/* -n: is the lock held? Opening it without sharing tells, for an instant. */
+static int
+lockheld(void)
+{
+	char path[MAX_PATH * 2];
+	HANDLE h;
+
+	nf_fmt(path, sizeof(path), "%s.lock", o.a.pidfile);
+	h = CreateFileA(path, GENERIC_READ, 0, NULL, OPEN_EXISTING,
+	    FILE_ATTRIBUTE_NORMAL, NULL);
+	if (h != INVALID_HANDLE_VALUE) {
+		CloseHandle(h);
+		return 0;
+	}
+	return GetLastError() == ERROR_SHARING_VIOLATION ||
+	    GetLastError() == ERROR_LOCK_VIOLATION;
+}
+
+static void
+unlock(const char *why)
+{
+	if (!S.lock)
+		return;
+	CloseHandle(S.lock);
+	S.lock = NULL;
+	nf_debug("%s: restart lock released", why);
+}
+
+/* ---- 2. the old server ---- */
+
+/*
+ * Is the process the PID file names the one that wrote it? Returns an
+ * open handle on the old server, or NULL when there is nothing to stop.
+ * What cannot be read is a system error (3): the guard fails closed.
+ */
+static HANDLE
+oldserver(struct wpf *w, DWORD *pidp, int *canterm)
+{
+	DWORD acc = SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION |
+	    PROCESS_TERMINATE, pid, e;
+	struct nf_pidfile *pf = &w->pf;
+	FILETIME ct, et, kt, ut;
+	const char *img, *why, *path = o.a.pidfile;
+	long long late;
+	HANDLE h;
+
+	readpid(path, w);
+	switch (pf->status) {
+	case NF_PF_OK:
+		break;
+	case NF_PF_ABSENT:
+		nf_info("%s: no pid file: nothing to stop", path);
+		return NULL;
+	case NF_PF_SELF:
+		nf_info("%s: names our own pid: stale, nothing to stop", path);
+		return NULL;
+	default:
+		nf_exit(finish(nf_pidfile_report(pf)));
+	}
+	pid = (DWORD)pf->pid;
+	*canterm = 1;
+	h = OpenProcess(acc, FALSE, pid);
+	if (!h && GetLastError() == ERROR_ACCESS_DENIED) {
+		h = OpenProcess(acc & ~(DWORD)PROCESS_TERMINATE, FALSE, pid);
+		*canterm = 0;
+	}
+	if (!h) {
+		if ((e = GetLastError()) != ERROR_INVALID_PARAMETER)
+			die(NF_SYS, "old server %lu: OpenProcess: %s; nothing "
+			    "was touched", (unsigned long)pid, nf_winerr(e));
+		nf_info("old server %lu: not running: nothing to stop",
+		    (unsigned long)pid);
+		return NULL;
+	}
+	if (signalled(h)) {
+		nf_info("old server %lu: exited: nothing to stop",
+		    (unsigned long)pid);
+		CloseHandle(h);
+		return NULL;
+	}
+	if (!GetProcessTimes(h, &ct, &et, &kt, &ut) || !(img = imagename(h)))
+		die(NF_SYS, "old server %lu: cannot read its start time or "
+		    "image: %s; nothing was touched", (unsigned long)pid,
+		    nf_winerr(GetLastError()));
+	late = ((long long)ft64(ct) - (long long)w->mtime) / 10000;
+	nf_debug("old %lu: %s, created %lld ms %s the pid file was written",
+	    (unsigned long)pid, img, late < 0 ? -late : late,
+	    late < 0 ? "before" : "after");
+	if (o.a.name && !samename(img, o.a.name))
+		why = "has another name";
+	else if (late > NF_START_SLACK_MS)
+		why = "started after the pid file was written (pid reused)";
+	else {
+		nf_debug("old server %lu: started before the pid file was "
+		    "written", (unsigned long)pid);
+		*pidp = pid;
+		return h;
+	}
+	/* Two servers on one set of shared memory is the worst outcome. */
+	if (!(o.cmd && samename(img, o.cmd[0])) &&
+	    !(o.a.name && samename(img, o.a.name))) {
+		nf_info("%s names %lu, another process (%s): left alone, "
+		    "nothing to stop", path, (unsigned long)pid, why);
+		CloseHandle(h);
+		return NULL;
+	}
+	if (!o.force)
+		die(NF_REFUSED, "%s names %lu, which %s but looks like the "
+		    "server: refusing (--force treats it as the old server)",
+		    path, (unsigned long)pid, why);
+	nf_warn("%s names %lu, which %s but looks like the server: stopping "
+	    "it (--force)", path, (unsigned long)pid, why);
+	*pidp = pid;
+	return h;
+}
+
+/* ---- 3. what must outlive the old server, before it is touched ---- */
+
+/* The -m mappings: held from before the signal to --hold after the start. */
+static void
+openmaps(int old)
+{
+	for (int i = 0; i < o.nmaps; i++) {
+		HANDLE h = OpenFileMappingA(FILE_MAP_READ, FALSE, o.maps[i]);
+
+		if (h) {
+			S.mh[S.nmh++] = h;
+			continue;
+		}
+		if (!old) {
+			nf_info("-m %s: no such mapping (no old server to "
+			    "hold it for)", o.maps[i]);
+			continue;
+		}
+		if (!o.force)
+			die(NF_REFUSED, "-m %s: no such mapping: %s; the old "
+			    "server does not have it (check the name; --force "
+			    "to go on)", o.maps[i], nf_winerr(GetLastError()));
+		nf_warn("-m %s: no such mapping (--force: going on)",
+		    o.maps[i]);
+	}
+}
+
+/*
+ * -w, the atomic write of nfpid(1) write in two halves: the temporary file
+ * beside the PID file (.BASE.PID.N, created new, never an old one) is made
+ * before the old server is touched, so that a leftover or a directory that
+ * cannot be written stops nothing; after the stop it is written, flushed
+ * and moved over the PID file.
+ */
+static void
+tmpopen(void)
+{
+	const char *p = o.a.pidfile, *b = base(p);
+	char dir[MAX_PATH * 2];
+	DWORD e = 0;
+
+	if (b == p)
+		nf_fmt(dir, sizeof(dir), ".");
+	else
+		nf_fmt(dir, sizeof(dir), "%.*s", (int)(b - p - 1), p);
+	for (unsigned i = 0; i < 100; i++) {
+		HANDLE h;
+
+		if (nf_fmt(S.tmpname, sizeof(S.tmpname), "%s/.%s.%lu.%u", dir,
+		    b, (unsigned long)GetCurrentProcessId(), i) >=
+		    sizeof(S.tmpname))
+			die(NF_USAGE, "%s: path too long", p);
+		h = CreateFileA(S.tmpname, GENERIC_WRITE, 0, NULL, CREATE_NEW,
+		    FILE_ATTRIBUTE_NORMAL, NULL);
+		if (h != INVALID_HANDLE_VALUE) {
+			S.tmp = h;
+			return;
+		}
+		e = GetLastError();
+		if (e != ERROR_FILE_EXISTS && e != ERROR_ALREADY_EXISTS)
+			break;
+	}
+	die(NF_SYS, "%s: CreateFile: %s; nothing was touched", S.tmpname,
+	    nf_winerr(e));
+}
+
+/* 0, or -1 with the temporary file removed and the call named. */
+static int
+tmpcommit(DWORD pid, const char **call, DWORD *err)
+{
+	char line[16];
+	DWORD n = (DWORD)nf_fmt(line, sizeof(line), "%lu\n",
+	    (unsigned long)pid), w;
+	HANDLE h = S.tmp;
+
+	S.tmp = NULL;
+	*call = "WriteFile";
+	if (WriteFile(h, line, n, &w, NULL) && w == n &&
+	    (*call = "FlushFileBuffers", FlushFileBuffers(h))) {
+		CloseHandle(h);
+		*call = "MoveFileEx";
+		if (MoveFileExA(S.tmpname, o.a.pidfile,
+		    MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+			return 0;
+		*err = GetLastError();
+	} else {
+		*err = GetLastError();
+		CloseHandle(h);
+	}
+	DeleteFileA(S.tmpname);
+	return -1;
+}
+
+/*
+ * The new process, created suspended before the old server is signalled:
+ * a COMMAND that cannot be started leaves the old server alone, and after
+ * the answer only ResumeThread is left to do. Until then none of its code
+ * has run; finish() terminates it.
+ */
+static void
+create(PROCESS_INFORMATION *pi, int old)
+{
+	STARTUPINFOA si;
+	DWORD e;
+
+	memset(&si, 0, sizeof(si));
+	si.cb = sizeof(si);
+	if (CreateProcessA(NULL, o.cmdline, NULL, NULL, TRUE,
+	    CREATE_NEW_PROCESS_GROUP | CREATE_SUSPENDED, NULL, NULL, &si, pi)) {
+		S.pending = pi->hProcess;
+		return;
+	}
+	e = GetLastError();
+	die(e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND ||
+	    e == ERROR_INVALID_NAME ? NF_NOTFOUND : NF_NOEXEC,
+	    "%s: CreateProcess: %s%s", o.cmd[0], nf_winerr(e), old ?
+	    "; the old server was not touched" : "");
+}
+
+/* ---- 4. signal and wait ---- */
 
 /*
  * The schedule: each step sets its event (created once, kept open until the
@@ -345,8 +642,7 @@ event(const char *kind, DWORD pid, int *existed)
  * total_ms < 0: no overall bound.
  */
 static int
-runsched(HANDLE proc, DWORD pid, HANDLE succ, const struct nf_sched *sc,
-    long long total_ms)
+runsched(HANDLE proc, DWORD pid, HANDLE succ, long long total_ms)
 {
 	HANDLE ev[4] = { 0 };
 	static const char *kinds[4] = { "Kill", "Stop", "Reload", "Quit" };
@@ -354,10 +650,10 @@ runsched(HANDLE proc, DWORD pid, HANDLE succ, const struct nf_sched *sc,
 	int res = R_TIMEOUT;
 	char b[32];
 
-	for (int i = 0; i < sc->n && res == R_TIMEOUT; i++) {
-		const char *k = evkind(sc->step[i].sig);
+	for (int i = 0; i < o.sc.n && res == R_TIMEOUT; i++) {
+		const char *k = evkind(o.sc.step[i].sig);
 		HANDLE hs[2] = { succ, proc };
-		long long ms = sc->step[i].ms;
+		long long ms = o.sc.step[i].ms;
 		DWORD w;
 
 		if (total_ms >= 0) {
@@ -370,7 +666,8 @@ runsched(HANDLE proc, DWORD pid, HANDLE succ, const struct nf_sched *sc,
 		if (!*k) {
 			if (!TerminateProcess(proc, 1) && !signalled(proc))
 				die(NF_SYS, "TerminateProcess %lu: %s",
-				    (unsigned long)pid, werr(GetLastError()));
+				    (unsigned long)pid,
+				    nf_winerr(GetLastError()));
 			nf_info("%lu did not stop; terminated (KILL)",
 			    (unsigned long)pid);
 			w = WaitForSingleObject(proc, (DWORD)ms);
@@ -385,9 +682,10 @@ runsched(HANDLE proc, DWORD pid, HANDLE succ, const struct nf_sched *sc,
 				ev[j] = event(k, pid, NULL);
 			if (!SetEvent(ev[j]))
 				die(NF_SYS, "SetEvent NFServer_%s_%lu: %s", k,
-				    (unsigned long)pid, werr(GetLastError()));
+				    (unsigned long)pid,
+				    nf_winerr(GetLastError()));
 			nf_debug("%s: NFServer_%s_%lu set; waiting up to %lld ms",
-			    nf_signame(sc->step[i].sig, b, sizeof(b)), k,
+			    nf_signame(o.sc.step[i].sig, b, sizeof(b)), k,
 			    (unsigned long)pid, ms);
 		}
 		w = WaitForMultipleObjects(2, hs, FALSE, (DWORD)ms);
@@ -397,13 +695,54 @@ runsched(HANDLE proc, DWORD pid, HANDLE succ, const struct nf_sched *sc,
 			res = R_EXITED;
 		else if (w != WAIT_TIMEOUT)
 			die(NF_SYS, "WaitForMultipleObjects: %s",
-			    werr(GetLastError()));
+			    nf_winerr(GetLastError()));
 	}
 	/* Held until now, so that a late poller still finds them. */
 	for (int j = 0; j < 4; j++)
 		if (ev[j])
 			CloseHandle(ev[j]);
 	return res;
+}
+
+static void
+stopold(HANDLE proc, DWORD pid)
+{
+	long long t0 = nf_now_us();
+	int existed, r;
+	HANDLE succ;
+	char b[32];
+
+	/* The answer exists before the signal, so it cannot be missed. */
+	succ = event("KillSuccess", pid, &existed);
+	if (existed && signalled(succ))
+		nf_debug("NFServer_KillSuccess_%lu was already set: cleared",
+		    (unsigned long)pid);
+	touch();
+	r = runsched(proc, pid, succ, o.has_sched ? o.tmo : -1);
+	CloseHandle(succ);
+	nf_secs(nf_now_us() - t0, b, sizeof(b));
+	switch (r) {
+	case R_ANSWERED:
+		nf_debug("old %lu answered after %s", (unsigned long)pid, b);
+		break;
+	case R_EXITED:
+		nf_warn("old %lu exited without answering after %s; going on",
+		    (unsigned long)pid, b);
+		break;
+	case R_KILLED:
+		nf_warn("old %lu terminated after %s; going on",
+		    (unsigned long)pid, b);
+		break;
+	default:
+		/* It was asked to stop and may still do so, leaving nothing
+		 * running: say what was sent and what to do. */
+		die(NF_TIMEOUT, "old server %lu neither answered nor exited "
+		    "within %s of NFServer_%s_%lu: it is still running and may "
+		    "still stop; nothing was started and %s still names it "
+		    "(wait and check, or escalate: -r restart/15/KILL/5)",
+		    (unsigned long)pid, b, evkind(o.sc.step[0].sig),
+		    (unsigned long)pid, o.a.pidfile);
+	}
 }
 
 /*
@@ -418,8 +757,9 @@ deliver(HANDLE proc, DWORD pid, const char *kind, long long ms)
 	HANDLE ev = event(kind, pid, NULL);
 	char b[32];
 
+	touch();
 	if (!SetEvent(ev))
-		die(NF_SYS, "SetEvent: %s", werr(GetLastError()));
+		die(NF_SYS, "SetEvent: %s", nf_winerr(GetLastError()));
 	for (;;) {
 		evbasic eb;
 		long long el = (nf_now_us() - t0) / 1000;
@@ -430,14 +770,14 @@ deliver(HANDLE proc, DWORD pid, const char *kind, long long ms)
 		if (!eb.state) {
 			nf_debug("%lu took NFServer_%s_%lu after %s",
 			    (unsigned long)pid, kind, (unsigned long)pid,
-			    secs(nf_now_us() - t0, b, sizeof(b)));
+			    nf_secs(nf_now_us() - t0, b, sizeof(b)));
 			CloseHandle(ev);
 			return NF_OK;
 		}
 		if (ms >= 0 && el >= ms) {
 			nf_warn("%lu did not take NFServer_%s_%lu within %s",
 			    (unsigned long)pid, kind, (unsigned long)pid,
-			    secs(ms * 1000, b, sizeof(b)));
+			    nf_secs(ms * 1000, b, sizeof(b)));
 			return NF_TIMEOUT;
 		}
 		if (WaitForSingleObject(proc, 1) == WAIT_OBJECT_0) {
@@ -448,147 +788,238 @@ deliver(HANDLE proc, DWORD pid, const char *kind, long long ms)
 	}
 }
 
-/* -w: temp file beside it, write, flush, MoveFileEx over the old one. */
-static int
-writepid(const char *path, DWORD pid)
-{
-	char tmp[MAX_PATH * 2], buf[16];
-	DWORD n, w;
-	HANDLE h;
+/* ---- 6. the stale PID file ---- */
 
-	if (nf_fmt(tmp, sizeof(tmp), "%s.%lu.tmp", path,
-	    (unsigned long)GetCurrentProcessId()) >= sizeof(tmp)) {
-		nf_warn("%s: name too long", path);
-		return NF_USAGE;
-	}
-	n = (DWORD)nf_fmt(buf, sizeof(buf), "%lu\n", (unsigned long)pid);
-	h = CreateFileA(tmp, GENERIC_WRITE, 0, NULL, CREATE_NEW,
-	    FILE_ATTRIBUTE_NORMAL, NULL);
+/*
+ * Delete the file W was read from, only if it is still that file: checked
+ * and deleted through one handle. 1 removed, 0 it changed, -1 gone already.
+ */
+static int
+removepid(const struct wpf *w)
+{
+	BY_HANDLE_FILE_INFORMATION fi;
+	FILE_DISPOSITION_INFO di = { TRUE };
+	HANDLE h;
+	DWORD e;
+
+	h = CreateFileA(o.a.pidfile, DELETE | FILE_READ_ATTRIBUTES,
+	    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+	    OPEN_EXISTING, FILE_FLAG_OPEN_REPARSE_POINT, NULL);
 	if (h == INVALID_HANDLE_VALUE) {
-		nf_warn("%s: CreateFile: %s", tmp, werr(GetLastError()));
-		return NF_SYS;
+		e = GetLastError();
+		if (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND)
+			return -1;
+		die(NF_SYS, "%s: CreateFile: %s", o.a.pidfile, nf_winerr(e));
 	}
-	if (!WriteFile(h, buf, n, &w, NULL) || w != n ||
-	    !FlushFileBuffers(h)) {
-		nf_warn("%s: write: %s", tmp, werr(GetLastError()));
+	if (!GetFileInformationByHandle(h, &fi))
+		die(NF_SYS, "%s: GetFileInformationByHandle: %s", o.a.pidfile,
+		    nf_winerr(GetLastError()));
+	if (fi.dwVolumeSerialNumber != w->vol || fi.nFileIndexHigh != w->hi ||
+	    fi.nFileIndexLow != w->lo || ft64(fi.ftLastWriteTime) != w->mtime) {
 		CloseHandle(h);
-		DeleteFileA(tmp);
-		return NF_SYS;
+		return 0;
 	}
+	if (!SetFileInformationByHandle(h, FileDispositionInfo, &di,
+	    sizeof(di)))
+		die(NF_SYS, "%s: delete: %s", o.a.pidfile,
+		    nf_winerr(GetLastError()));
 	CloseHandle(h);
-	if (!MoveFileExA(tmp, path, MOVEFILE_REPLACE_EXISTING |
-	    MOVEFILE_WRITE_THROUGH)) {
-		nf_warn("%s: MoveFileEx: %s", path, werr(GetLastError()));
-		DeleteFileA(tmp);
-		return NF_SYS;
-	}
-	return NF_OK;
+	return 1;
 }
 
-/* FILE.lock opened without sharing: one restart of a server at a time. */
-static HANDLE
-restartlock(const char *pidpath, long long ms)
+/*
+ * Remove the stale PID file -- also one that names a process already gone
+ * (the framework's --Start refuses while the file names a live process,
+ * and a reused PID would be one) -- unless a live process it did not name
+ * before is in it now: someone started a server meanwhile.
+ */
+static void
+removestale(const struct wpf *judged)
 {
-	char path[MAX_PATH * 2];
-	long long t0 = nf_now_us();
-	HANDLE h;
+	for (int tries = 0; tries < 100; tries++) {
+		struct wpf w;
 
-	nf_fmt(path, sizeof(path), "%s.lock", pidpath);
-	for (;;) {
-		DWORD e;
-
-		h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, 0, NULL,
-		    OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
-		if (h != INVALID_HANDLE_VALUE)
-			return h;
-		e = GetLastError();
-		if (e != ERROR_SHARING_VIOLATION && e != ERROR_LOCK_VIOLATION)
-			die(NF_SYS, "%s: CreateFile: %s", path, werr(e));
-		if ((nf_now_us() - t0) / 1000 >= ms)
-			die(NF_BUSY, "%s: a restart of this server is in "
-			    "progress (%s is held)", pidpath, path);
-		Sleep(10);
+		readpid(o.a.pidfile, &w);
+		if (w.pf.status == NF_PF_ABSENT)
+			return;
+		if (w.pf.status == NF_PF_OK && !(judged->pf.status ==
+		    NF_PF_OK && judged->pf.pid == w.pf.pid) &&
+		    alive((DWORD)w.pf.pid))
+			die(NF_REFUSED, "%s: now names %lu, a live process: "
+			    "someone started a server during the restart; not "
+			    "starting another", o.a.pidfile,
+			    (unsigned long)w.pf.pid);
+		if (removepid(&w)) {
+			nf_debug("%s: removed", o.a.pidfile);
+			return;
+		}
 	}
+	die(NF_SYS, "%s: keeps changing; not removed", o.a.pidfile);
+}
+
+/* ---- 9. until the new server is visible ---- */
+
+/*
+ * The restart lock is held until the PID file names a live process other
+ * than the old one (at once with -w, which wrote it), or the new process
+ * has ended (exit status 0 with --ready-timeout given: taken for a
+ * launcher that started the server, so the wait goes on), or
+ * --ready-timeout has passed: until then a second nfrestart.exe, finding
+ * no PID file, would start a second server. The -m mappings are held until
+ * --hold after the start, even if the new process dies. Returns NF_OK, or
+ * NF_DOWN when the new process died first.
+ */
+static int
+holdon(HANDLE np, DWORD npid, DWORD oldpid)
+{
+	long long t0 = S.hold0 = nf_now_us(), el, nap;
+	int lock = S.lock != NULL, maps = S.nmh > 0, ended = 0, iv = 2;
+	int rc = NF_OK;
+	DWORD code = 0;
+	char b[32];
+
+	if (o.wflag && lock) {
+		unlock("-w wrote the pid file");
+		lock = 0;
+	}
+	while (lock || maps) {
+		struct wpf w;
+
+		el = (nf_now_us() - t0) / 1000;
+		if (lock && readpid(o.a.pidfile, &w) == NF_PF_OK &&
+		    (DWORD)w.pf.pid != oldpid && alive((DWORD)w.pf.pid)) {
+			nf_debug("%s names %lu", o.a.pidfile,
+			    (unsigned long)w.pf.pid);
+			unlock(o.a.pidfile);
+			lock = 0;
+		}
+		if (!ended && signalled(np)) {
+			ended = 1;
+			GetExitCodeProcess(np, &code);
+			if (lock && !code && o.ready_given)
+				nf_debug("new %lu exited 0: waiting for %s until "
+				    "--ready-timeout", (unsigned long)npid,
+				    o.a.pidfile);
+			else if (lock && !code && !maps)
+				nf_info("new %lu exited with code 0 before %s "
+				    "named it", (unsigned long)npid,
+				    o.a.pidfile);
+			else {
+				nf_warn("new %lu exited with code %lu: DOWN%s",
+				    (unsigned long)npid, (unsigned long)code,
+				    maps ? "; the mappings are held for the "
+				    "rest of --hold" : "");
+				rc = NF_DOWN;
+			}
+			if (lock && (code || !o.ready_given)) {
+				unlock("the new process ended");
+				lock = 0;
+			}
+		}
+		if (lock && el >= o.ready_ms) {
+			nf_secs(el * 1000, b, sizeof(b));
+			if (ended) {
+				nf_warn("%s names no new process %s after the "
+				    "start: DOWN", o.a.pidfile, b);
+				rc = NF_DOWN;
+			} else
+				nf_warn("%s does not name new %lu %s after the "
+				    "start (--ready-timeout): restart lock "
+				    "released", o.a.pidfile, (unsigned long)npid,
+				    b);
+			unlock("--ready-timeout");
+			lock = 0;
+		}
+		if (maps && el >= o.hold_ms) {
+			nf_debug("mappings released after %s",
+			    nf_secs(el * 1000, b, sizeof(b)));
+			maps = 0;
+		}
+		if (!lock && !maps)
+			break;
+		/* While the PID file is looked for: 2 ms at first, then
+		 * slower, up to 50 ms; for the mappings alone, until --hold. */
+		nap = lock ? iv : o.hold_ms - el;
+		if (ended)
+			Sleep((DWORD)nap);
+		else
+			WaitForSingleObject(np, (DWORD)nap);
+		if (iv < 50)
+			iv++;
+	}
+	return rc;
 }
 
 static void
-plan(const char *what)
+parse(int argc, char **argv)
 {
-	nf_out("%s\n", what);
-}
-
-int
-main(int argc, char **argv)
-{
-	enum { OPT_HOLD = NF_OPT_HOLD, OPT_FORCE = NF_OPT_FORCE };
 	static const struct option lo[] = {
 		NF_ADDR_LONG, NF_COMMON_LONG,
 		{ "signal", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "retry", required_argument, NULL, 'r' },
 		{ "mapping", required_argument, NULL, 'm' },
-		{ "hold", required_argument, NULL, OPT_HOLD },
+		{ "hold", required_argument, NULL, NF_OPT_HOLD },
+		{ "ready-timeout", required_argument, NULL,
+		    NF_OPT_READY_TIMEOUT },
 		{ "write-pidfile", no_argument, NULL, 'w' },
 		{ "dry-run", no_argument, NULL, 'n' },
-		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "force", no_argument, NULL, NF_OPT_FORCE },
 		{ NULL, 0, NULL, 0 }
 	};
-	char cmdline[CMDMAX + 1];	/* on the stack: 32 KiB of 1 MiB */
-	struct nf_addr a = { 0 };
-	struct nf_sched sc = { 0 };
-	struct pidfile pf;
 	const char *sigarg = NULL, *schedarg = NULL, *why;
-	long long to_ms = -1, hold_ms = 10000, t0;
-	HANDLE proc = NULL, lock = NULL, mh[MAXMAPS] = { 0 };
-	PROCESS_INFORMATION pi = { 0 };
-	DWORD pid = 0;
-	int c, sig = NF_SIG_RESTART, old = 0, canterm = 1, r;
-	char b1[32], b2[64];
+	int c;
 
-	nf_init(argv[0]);
-	nf_prog = "nfrestart.exe";
-	_setmode(1, _O_BINARY);
-	_setmode(2, _O_BINARY);
-	while ((c = getopt_long(argc, argv, "+" NF_ADDR_SHORT "hm:nqr:s:t:vVw",
-	    lo, NULL)) != -1) {
+	o.sig = NF_SIG_RESTART;
+	o.tmo = -1;
+	o.hold_ms = HOLD_MS;
+	o.ready_ms = NF_READY_MS;
+	while ((c = nf_getopt(argc, argv, "+" NF_ADDR_SHORT "hm:nqr:s:t:vVw",
+	    lo)) != -1) {
 		if (c == NF_OPT_SHM || c == NF_OPT_UNSAFE) {
 			nf_warn("%s: not available on Windows",
 			    c == NF_OPT_SHM ? "--shm" : "--unsafe-pidfile");
 			usage();
 		}
-		if (nf_addr_opt(&a, c, optarg))
+		if (nf_addr_opt(&o.a, c, nf_optarg))
 			continue;
 		switch (c) {
 		case 'm':
-			if (!*optarg)
-				die(NF_USAGE, "-m: empty mapping name");
-			if (nmaps == MAXMAPS)
-				die(NF_USAGE, "-m: at most %d mappings",
+			if (!*nf_optarg)
+				nf_die(NF_USAGE, "-m: empty mapping name");
+			if (o.nmaps == MAXMAPS)
+				nf_die(NF_USAGE, "-m: at most %d mappings",
 				    MAXMAPS);
-			maps[nmaps++] = optarg;
+			o.maps[o.nmaps++] = nf_optarg;
 			break;
 		case 'n':
-			dry = 1;
+			o.dry = 1;
 			break;
 		case 'r':
-			schedarg = optarg;
+			schedarg = nf_optarg;
 			break;
 		case 's':
-			sigarg = optarg;
+			sigarg = nf_optarg;
 			break;
 		case 't':
-			if (nf_parse_dur(optarg, &to_ms, &why) < 0)
-				die(NF_USAGE, "-t %s: %s", optarg, why);
+			if (nf_parse_dur(nf_optarg, &o.tmo, &why) < 0)
+				nf_die(NF_USAGE, "-t %s: %s", nf_optarg, why);
 			break;
 		case 'w':
-			wflag = 1;
+			o.wflag = 1;
 			break;
-		case OPT_HOLD:
-			if (nf_parse_dur(optarg, &hold_ms, &why) < 0)
-				die(NF_USAGE, "--hold %s: %s", optarg, why);
+		case NF_OPT_HOLD:
+			if (nf_parse_dur(nf_optarg, &o.hold_ms, &why) < 0)
+				nf_die(NF_USAGE, "--hold %s: %s", nf_optarg, why);
 			break;
-		case OPT_FORCE:
-			force = 1;
+		case NF_OPT_READY_TIMEOUT:
+			if (nf_parse_dur(nf_optarg, &o.ready_ms, &why) < 0)
+				nf_die(NF_USAGE, "--ready-timeout %s: %s",
+				    nf_optarg, why);
+			o.ready_given = 1;
+			break;
+		case NF_OPT_FORCE:
+			o.force = 1;
 			break;
 		default:
 			if (!nf_common_opt(c, usage_text, "nfrestart.exe"))
@@ -596,340 +1027,224 @@ main(int argc, char **argv)
 			break;
 		}
 	}
-	argc -= optind;
-	argv += optind;
+	argc -= nf_optind;
+	argv += nf_optind;
+	if (argc)
+		o.cmd = argv;
 
 	/* Validate everything before acting on anything. */
-	if (sigarg && nf_parse_sig(sigarg, &sig, &why) < 0)
-		die(NF_USAGE, "-s %s: %s", sigarg, why);
-	checksig(sig, "-s");
+	if (sigarg && nf_parse_sig(sigarg, &o.sig, &why) < 0)
+		nf_die(NF_USAGE, "-s %s: %s", sigarg, why);
+	checksig(o.sig, "-s");
 	if (schedarg) {
-		if (nf_parse_sched(schedarg, sig, &sc, &why) < 0)
-			die(NF_USAGE, "-r %s: %s", schedarg, why);
-		for (int i = 0; i < sc.n; i++) {
-			checksig(sc.step[i].sig, "-r");
-			if (sc.step[i].sig == SIGUSR2)
-				die(NF_USAGE, "-r: reload does not stop a "
+		if (nf_parse_sched(schedarg, o.sig, &o.sc, &why) < 0)
+			nf_die(NF_USAGE, "-r %s: %s", schedarg, why);
+		for (int i = 0; i < o.sc.n; i++) {
+			checksig(o.sc.step[i].sig, "-r");
+			if (o.sc.step[i].sig == SIGUSR2)
+				nf_die(NF_USAGE, "-r: reload does not stop a "
 				    "server");
 		}
+		o.has_sched = 1;
 	} else {
-		sc.n = 1;
-		sc.step[0].sig = sig;
-		sc.step[0].ms = to_ms >= 0 ? to_ms : 15000;
+		o.sc.n = 1;
+		o.sc.step[0].sig = o.sig;
+		o.sc.step[0].ms = o.tmo >= 0 ? o.tmo : NF_WIN_WAIT_MS;
 	}
-	if (argc && sig == SIGUSR2)
-		die(NF_USAGE, "-s reload does not stop the server: no "
+	if (o.cmd && o.sig == SIGUSR2)
+		nf_die(NF_USAGE, "-s reload does not stop the server: no "
 		    "COMMAND with it");
-	if (!argc && wflag)
-		die(NF_USAGE, "-w needs a COMMAND");
-	if (!argc && nmaps)
-		die(NF_USAGE, "-m needs a COMMAND (the mappings are held "
+	if (!o.cmd && o.wflag)
+		nf_die(NF_USAGE, "-w needs a COMMAND");
+	if (!o.cmd && o.nmaps)
+		nf_die(NF_USAGE, "-m needs a COMMAND (the mappings are held "
 		    "for the new process)");
-	if (wflag && a.server)
-		die(NF_USAGE, "-w with -S/-I: the server writes its own "
+	if (o.wflag && o.a.server)
+		nf_die(NF_USAGE, "-w with -S/-I: the server writes its own "
 		    "pid file");
-	if (argc && strchr(argv[0], '"'))
-		die(NF_USAGE, "%s: a program name cannot hold a double "
-		    "quote", argv[0]);
-	if (argc && nf_winquote(cmdline, sizeof(cmdline), argv) > CMDMAX)
-		die(NF_USAGE, "COMMAND: longer than %d characters", CMDMAX);
-	nf_addr_finish(&a, 1);
+	if (o.cmd && strchr(o.cmd[0], '"'))
+		nf_die(NF_USAGE, "%s: a program name cannot hold a double "
+		    "quote", o.cmd[0]);
+	if (o.cmd && nf_winquote(o.cmdline, CMDMAX + 1, o.cmd) > CMDMAX)
+		nf_die(NF_USAGE, "COMMAND: longer than %d characters", CMDMAX);
+	nf_addr_finish(&o.a, 1);
+}
 
-	readpid(a.pidfile, &pf);
-	switch (pf.status) {
-	case RP_MALFORMED:
-		die(NF_USAGE, "%s: malformed pid file: %s", pf.path, pf.why);
-	case RP_SYS:
-		die(NF_SYS, "%s: open: %s", pf.path, werr(pf.err));
-	case RP_ABSENT:
-		nf_info("%s: no pid file: nothing to stop", pf.path);
-		break;
-	case RP_SELF:
-		nf_info("%s: stale: names our own pid %lu", pf.path,
-		    (unsigned long)pf.pid);
-		break;
-	default:
-		pid = pf.pid;
-	}
+/* -n: the rest of the plan, from the judged old server on. */
+static _Noreturn void
+dryrun(const struct wpf *w, DWORD pid, int deliver_only)
+{
+	const char *kk;
+	char b[32];
+	size_t l;
 
-	/* Is it running, and is it the process that wrote the file? */
-	if (pid) {
-		DWORD acc = SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION |
-		    PROCESS_TERMINATE;
-		FILETIME ct, et, kt, ut;
-		long long late;
-		const char *img;
-
-		proc = OpenProcess(acc, FALSE, pid);
-		if (!proc && GetLastError() == ERROR_ACCESS_DENIED) {
-			proc = OpenProcess(acc & ~(DWORD)PROCESS_TERMINATE,
-			    FALSE, pid);
-			canterm = 0;
-		}
-		if (!proc) {
-			DWORD e = GetLastError();
-
-			if (e != ERROR_INVALID_PARAMETER)
-				die(NF_SYS, "OpenProcess %lu: %s",
-				    (unsigned long)pid, werr(e));
-			nf_info("%s: %lu not running: nothing to stop",
-			    pf.path, (unsigned long)pid);
-		} else if (signalled(proc)) {
-			nf_info("%s: %lu has exited: nothing to stop", pf.path,
+	if (deliver_only) {
+		kk = evkind(o.sig);
+		if (pid)
+			nf_plan("signal", "set NFServer_%s_%lu, wait up to %s until "
+			    "%lu takes it", kk, (unsigned long)pid,
+			    nf_secs(o.sc.step[0].ms * 1000, b, sizeof(b)),
 			    (unsigned long)pid);
-		} else if (!GetProcessTimes(proc, &ct, &et, &kt, &ut) ||
-		    !(img = imagename(proc))) {
-			die(NF_SYS, "%lu: cannot read its start time or "
-			    "image: %s", (unsigned long)pid,
-			    werr(GetLastError()));
-		} else {
-			late = ((long long)ft64(ct) - (long long)pf.mtime) /
-			    10000;
-			nf_debug("%lu: %s, created %lld ms %s the pid file",
-			    (unsigned long)pid, img, late < 0 ? -late : late,
-			    late < 0 ? "before" : "after");
-			if (late > SLACK_MS || (a.name &&
-			    !samename(img, a.name))) {
-				int like = (argc && samename(img, argv[0])) ||
-				    (a.name && samename(img, a.name));
-
-				why = late > SLACK_MS ? "pid reused: it "
-				    "started after the pid file was written" :
-				    "its name differs from --name";
-				if (like && !force)
-					die(NF_REFUSED, "%s: %lu (%s) fails "
-					    "the guard (%s) but looks like the "
-					    "server; not touched (--force to "
-					    "treat it as the old server)",
-					    pf.path, (unsigned long)pid,
-					    base(img), why);
-				if (!like) {
-					nf_info("%s: stale: %lu (%s) %s; left "
-					    "alone", pf.path,
-					    (unsigned long)pid, base(img),
-					    why);
-				} else {
-					nf_info("%s: %lu fails the guard (%s); "
-					    "--force: treated as the old "
-					    "server", pf.path,
-					    (unsigned long)pid, why);
-					old = 1;
-				}
-			} else
-				old = 1;
-		}
-		if (!old && proc) {
-			CloseHandle(proc);
-			proc = NULL;
-		}
-	}
-	if (old && !canterm)
-		for (int i = 0; i < sc.n; i++)
-			if (sc.step[i].sig == SIGKILL)
-				die(NF_SYS, "OpenProcess %lu: no right to "
-				    "terminate it (KILL in the schedule)",
-				    (unsigned long)pid);
-
-	if (dry) {
-		char line[512];
-
-		for (int i = 0; i < nmaps; i++) {
-			nf_fmt(line, sizeof(line), "open mapping %s", maps[i]);
-			plan(line);
-		}
-		if (argc) {
-			/* nf_out takes 511 bytes at a time. */
-			nf_out("create, suspended: ");
-			for (size_t o = 0, l = strlen(cmdline); o < l;
-			    o += 400) {
-				nf_fmt(line, 401, "%s", cmdline + o);
-				nf_out("%s", line);
-			}
-			nf_out("\n");
-		}
-		for (int i = 0; old && i < sc.n; i++) {
-			const char *kk = evkind(sc.step[i].sig);
-
-			if (!*kk)
-				nf_fmt(line, sizeof(line), "terminate %lu, wait "
-				    "%lld ms for its exit", (unsigned long)pid,
-				    sc.step[i].ms);
-			else if (!argc && !schedarg && strcmp(kk, "Kill"))
-				nf_fmt(line, sizeof(line), "set NFServer_%s_%lu, "
-				    "wait up to %lld ms until %lu takes it", kk,
-				    (unsigned long)pid, sc.step[i].ms,
-				    (unsigned long)pid);
-			else
-				nf_fmt(line, sizeof(line), "set NFServer_%s_%lu, "
-				    "wait %lld ms for NFServer_KillSuccess_%lu or "
-				    "its exit", kk, (unsigned long)pid,
-				    sc.step[i].ms, (unsigned long)pid);
-			plan(line);
-		}
-		if (old && (argc || schedarg || sig == NF_SIG_RESTART ||
-		    sig == SIGKILL)) {
-			nf_fmt(line, sizeof(line), "remove %s", pf.path);
-			plan(line);
-		}
-		if (!old && !argc)
-			plan("nothing to stop");
-		if (wflag) {
-			nf_fmt(line, sizeof(line), "write its pid to %s",
-			    a.pidfile);
-			plan(line);
-		}
-		if (argc)
-			plan("resume it");
-		if (nmaps) {
-			nf_fmt(line, sizeof(line), "hold the mappings for %lld "
-			    "ms", hold_ms);
-			plan(line);
-		}
+		else
+			nf_plan("signal", "nothing to stop");
 		nf_exit(NF_OK);
 	}
+	for (int i = 0; i < o.nmaps; i++)
+		nf_plan("map", "open %s, hold it until %s after the start",
+		    o.maps[i], nf_secs(o.hold_ms * 1000, b, sizeof(b)));
+	if (o.cmd) {
+		/* In pieces: nf_out takes 4 KiB at a time. */
+		nf_out("create\t");
+		l = strlen(o.cmdline);
+		for (size_t off = 0; off < l; off += 2048) {
+			char piece[2049];
+
+			nf_fmt(piece, sizeof(piece), "%s", o.cmdline + off);
+			nf_out("%s", piece);
+		}
+		nf_out(" (suspended)\n");
+	}
+	for (int i = 0; pid && i < o.sc.n; i++) {
+		kk = evkind(o.sc.step[i].sig);
+		nf_secs(o.sc.step[i].ms * 1000, b, sizeof(b));
+		if (!*kk)
+			nf_plan("stop", "terminate %lu, wait %s for its exit",
+			    (unsigned long)pid, b);
+		else
+			nf_plan("stop", "set NFServer_%s_%lu, wait %s for "
+			    "NFServer_KillSuccess_%lu or its exit", kk,
+			    (unsigned long)pid, b, (unsigned long)pid);
+	}
+	if (!pid)
+		nf_plan("stop", "nothing to stop");
+	if (w->pf.status == NF_PF_OK || w->pf.status == NF_PF_SELF)
+		nf_plan("remove", "%s", o.a.pidfile);
+	if (o.wflag)
+		nf_plan("write", "the new pid to %s (through a temporary file "
+		    "made before the stop)", o.a.pidfile);
+	if (o.cmd) {
+		if (o.wflag)
+			nf_plan("resume", "the new process");
+		else
+			nf_plan("resume", "the new process; hold %s.lock until %s "
+			    "names it (at most %s)", o.a.pidfile, o.a.pidfile,
+			    nf_secs(o.ready_ms * 1000, b, sizeof(b)));
+	}
+	if (o.nmaps)
+		nf_plan("hold", "the mappings until %s after the start",
+		    nf_secs(o.hold_ms * 1000, b, sizeof(b)));
+	nf_exit(NF_OK);
+}
+
+int
+main(int argc, char **argv)
+{
+	char cmdline[CMDMAX + 1];	/* on the stack: 32 KiB of 1 MiB */
+	PROCESS_INFORMATION pi = { 0 };
+	struct wpf pf;
+	HANDLE old;
+	DWORD pid = 0;
+	long long t0;
+	int canterm = 1, deliver_only, rc;
+	char line[32];
+	size_t n;
+
+	nf_init(argv[0]);
+	nf_prog = "nfrestart.exe";
+	_setmode(1, _O_BINARY);
+	_setmode(2, _O_BINARY);
+	o.cmdline = cmdline;
+	parse(argc, argv);
+	deliver_only = !o.cmd && !o.has_sched && o.sig != NF_SIG_RESTART &&
+	    o.sig != SIGKILL;
+	t0 = nf_now_us();
+
+	/* 1. The restart lock, before anything is read. */
+	if (o.dry) {
+		if (lockheld()) {
+			nf_plan("lock", "%s.lock is held: another restart is in "
+			    "progress", o.a.pidfile);
+			nf_exit(NF_BUSY);
+		}
+		nf_plan("lock", "take %s.lock", o.a.pidfile);
+	} else {
+		SetConsoleCtrlHandler(onctrl, TRUE);
+		takelock();
+	}
+
+	/* 2. The old server. */
+	old = oldserver(&pf, &pid, &canterm);
+	if (old && !canterm)
+		for (int i = 0; i < o.sc.n; i++)
+			if (o.sc.step[i].sig == SIGKILL)
+				die(NF_SYS, "OpenProcess %lu: no right to "
+				    "terminate it (KILL in the schedule); "
+				    "nothing was touched", (unsigned long)pid);
+	if (o.dry)
+		dryrun(&pf, old ? pid : 0, deliver_only);
 
 	/* -s stop / reload / QUIT without COMMAND: deliver, then exit. */
-	if (!argc && !schedarg && sig != NF_SIG_RESTART && sig != SIGKILL) {
-		if (!old)
-			nf_exit(NF_FALSE);
-		nf_exit(deliver(proc, pid, evkind(sig),
-		    to_ms >= 0 ? to_ms : 15000));
-	}
-
-	lock = restartlock(a.pidfile, to_ms >= 0 ? to_ms : 10000);
-	/* Re-read under the lock: another restart may have finished. */
-	if (old) {
-		struct pidfile again;
-
-		readpid(a.pidfile, &again);
-		if (again.status != RP_OK || again.pid != pf.pid ||
-		    again.mtime != pf.mtime)
-			die(NF_BUSY, "%s: changed while waiting for the "
-			    "restart lock; run again", a.pidfile);
-	}
-
-	/* The mappings are opened before the signal: held from here on. */
-	for (int i = 0; i < nmaps; i++) {
-		mh[i] = OpenFileMappingA(FILE_MAP_READ, FALSE, maps[i]);
-		if (mh[i])
-			continue;
+	if (deliver_only) {
 		if (!old) {
-			nf_info("-m %s: no such mapping (no old server to "
-			    "hold it for)", maps[i]);
-			continue;
+			removestale(&pf);
+			nf_exit(finish(NF_FALSE));
 		}
-		if (!force)
-			die(NF_REFUSED, "-m %s: no such mapping: %s; the "
-			    "old server does not have it (check the name; "
-			    "--force to go on)", maps[i], werr(GetLastError()));
-		nf_warn("-m %s: no such mapping (--force: going on)", maps[i]);
+		nf_exit(finish(deliver(old, pid, evkind(o.sig),
+		    o.tmo >= 0 ? o.tmo : NF_WIN_WAIT_MS)));
 	}
 
-	/*
-	 * The new process is created suspended before the old server is
-	 * signalled: a COMMAND that cannot be started leaves the old server
-	 * alone, and after the answer only ResumeThread is left to do. Until
-	 * then none of its code has run; die() terminates it.
-	 */
-	if (argc) {
-		STARTUPINFOA si;
+	/* 3. What must outlive the old server, and what could fail to start,
+	 * made before it is touched. */
+	if (o.cmd) {
+		openmaps(old != NULL);
+		if (o.wflag)
+			tmpopen();
+		create(&pi, old != NULL);
+	}
+	interrupted();
+
+	/* 4. Signal and wait. */
+	if (old)
+		stopold(old, pid);
+	else
+		touch();
+	/* 6. The stale PID file. */
+	removestale(&pf);
+	nf_debug("old server handled in %s", nf_secs(nf_now_us() - t0, line,
+	    sizeof(line)));
+	if (!o.cmd)	/* stop only: 1 when there was nothing to stop */
+		nf_exit(finish(old ? NF_OK : NF_FALSE));
+
+	/* 7. With -w, the new PID, in place before the process runs. */
+	if (o.wflag) {
+		const char *call;
 		DWORD e;
 
-		memset(&si, 0, sizeof(si));
-		si.cb = sizeof(si);
-		if (!CreateProcessA(NULL, cmdline, NULL, NULL, TRUE,
-		    CREATE_NEW_PROCESS_GROUP | CREATE_SUSPENDED, NULL, NULL,
-		    &si, &pi)) {
-			e = GetLastError();
-			die(e == ERROR_FILE_NOT_FOUND ||
-			    e == ERROR_PATH_NOT_FOUND || e == ERROR_INVALID_NAME ?
-			    NF_NOTFOUND : NF_NOEXEC, "%s: CreateProcess: %s%s",
-			    argv[0], werr(e), old ? "; the old server was not "
-			    "touched" : "");
-		}
-		pending = pi.hProcess;
+		if (tmpcommit(pi.dwProcessId, &call, &e) < 0)
+			die(NF_DOWN, "%s: %s: %s: could not write the new pid: "
+			    "the new server was not started: DOWN",
+			    o.a.pidfile, call, nf_winerr(e));
 	}
 
-	t0 = nf_now_us();
-	if (old) {
-		int existed;
-		HANDLE succ = event("KillSuccess", pid, &existed);
-
-		/* A stale answer left set by someone else is not ours. */
-		if (existed && signalled(succ))
-			nf_debug("NFServer_KillSuccess_%lu was already set: "
-			    "cleared", (unsigned long)pid);
-		r = runsched(proc, pid, succ, &sc, schedarg ? to_ms : -1);
-		CloseHandle(succ);
-		secs(nf_now_us() - t0, b1, sizeof(b1));
-		switch (r) {
-		case R_ANSWERED:
-			nf_debug("old %lu answered after %s", (unsigned long)pid,
-			    b1);
-			break;
-		case R_EXITED:
-			nf_warn("old %lu exited without answering after %s; "
-			    "going on", (unsigned long)pid, b1);
-			break;
-		case R_KILLED:
-			nf_warn("old %lu terminated after %s; going on",
-			    (unsigned long)pid, b1);
-			break;
-		default:
-			die(NF_TIMEOUT, "old %lu did not answer or exit within "
-			    "%s; it is still running, nothing started",
-			    (unsigned long)pid, b1);
-		}
-		/* Remove the stale PID file: only the one that was read. */
-		switch (removepid(&pf)) {
-		case 1:
-			nf_debug("%s: removed", pf.path);
-			break;
-		case 0:
-			die(NF_BUSY, "%s: rewritten while the old server "
-			    "stopped; not removed, nothing started", pf.path);
-		default:
-			break;
-		}
-	}
-	if (!argc)
-		nf_exit(old ? NF_OK : NF_FALSE);
-
-	/* Written before it runs: the file names it from its first
-	 * instruction on. */
-	r = wflag ? writepid(a.pidfile, pi.dwProcessId) : NF_OK;
+	/* 8. Start it. */
 	if (ResumeThread(pi.hThread) == (DWORD)-1)
-		die(NF_SYS, "ResumeThread %lu: %s", (unsigned long)pi.dwProcessId,
-		    werr(GetLastError()));
-	pending = NULL;
+		die(NF_DOWN, "ResumeThread %lu: %s: the new server was not "
+		    "started: DOWN", (unsigned long)pi.dwProcessId,
+		    nf_winerr(GetLastError()));
+	S.pending = NULL;
 	CloseHandle(pi.hThread);
 	nf_debug("started %lu after %s", (unsigned long)pi.dwProcessId,
-	    secs(nf_now_us() - t0, b2, sizeof(b2)));
-	nf_out("%lu\n", (unsigned long)pi.dwProcessId);
-	nf_outflush();
-	if (r != NF_OK)
-		nf_exit(r);
-	if (lock)
-		CloseHandle(lock);
-	if (!nmaps)
-		nf_exit(NF_OK);
-	/* Held even if the new process dies: a crashing new build must not
-	 * take the data with it. */
-	t0 = nf_now_us();
-	if (WaitForSingleObject(pi.hProcess, (DWORD)hold_ms) == WAIT_OBJECT_0) {
-		long long left;
-		DWORD code = 0;
+	    nf_secs(nf_now_us() - t0, line, sizeof(line)));
+	/* Straight out, not buffered: a closed stdout must not end the
+	 * holds below. */
+	n = nf_fmt(line, sizeof(line), "%lu\n", (unsigned long)pi.dwProcessId);
+	rc = nf_writeall(1, line, n) < 0 ? NF_SYS : NF_OK;
+	if (rc != NF_OK)
+		nf_warn("stdout: write: the new pid %lu was not printed",
+		    (unsigned long)pi.dwProcessId);
 
-		GetExitCodeProcess(pi.hProcess, &code);
-		nf_warn("new %lu exited with code %lu: DOWN; the mappings are "
-		    "held for the rest of --hold", (unsigned long)pi.dwProcessId,
-		    (unsigned long)code);
-		left = hold_ms - (nf_now_us() - t0) / 1000;
-		if (left > 0)
-			Sleep((DWORD)left);
-		nf_exit(NF_DOWN);
-	}
-	nf_debug("mappings released after %s",
-	    secs(nf_now_us() - t0, b2, sizeof(b2)));
-	nf_exit(NF_OK);
+	/* 9. Until the new server is visible; the mappings for --hold. */
+	if (holdon(pi.hProcess, pi.dwProcessId, old ? pid : 0) == NF_DOWN)
+		rc = NF_DOWN;
+	nf_exit(finish(rc));
 }

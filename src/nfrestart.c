@@ -29,13 +29,15 @@
 #include "lib/opts.h"
 #include "lib/shm.h"
 #include "lib/shmhdr.h"
+#include "nfrestart-backup.h"
 #include "nfrestart-notify.h"
 
 static const char usage_text[] =
 "usage: nfrestart [-dnqvw] [-p FILE | -S SERVER -I ID] [-C DIR] [-s SIG]\n"
 "                 [-t DUR] [-r SCHEDULE] [-o LOG] [--shm KEY]... [--name NAME]\n"
 "                 [--ready-file FILE | --ready-tcp [HOST:]PORT | --ready-fd N]\n"
-"                 [--ready-timeout DUR] [--new] [--force] [--unsafe-pidfile]\n"
+"                 [--ready-timeout DUR] [--backup FILE|DIR [--keep N]]\n"
+"                 [--restore FILE] [--new] [--force] [--unsafe-pidfile]\n"
 "                 [--] [COMMAND [ARG ...]]\n"
 "       nfrestart -h | -V\n";
 
@@ -59,7 +61,6 @@ static struct {
 	long long ready_ms;
 	int ready_given;		/* --ready-timeout was given */
 	char **cmd;
-	char lookalike[32];		/* NF{Server}{ID}, as the framework titles */
 } o;
 
 static pid_t oldpid;			/* the server we stopped, or 0 */
@@ -104,20 +105,241 @@ pause_at(const char *step)
 	}
 }
 
+/* ---- the operator's own signals ---- */
+
+/*
+ * Before the old server is signalled, Ctrl-C, TERM and HUP abort: nothing
+ * was touched, and the processes forked for the new server see end of file
+ * and go. From that signal until the new server runs, the handoff is
+ * finished whatever the operator's terminal does: HUP (an ssh drop) and
+ * PIPE (| grep -m1) are ignored, INT and TERM held back, then reported.
+ * The new server gets the dispositions and mask nfrestart was started
+ * with, and never a signal that was meant for nfrestart.
+ */
+static struct sigaction sa_int, sa_term, sa_hup, sa_pipe;
+static sigset_t mask0;
+static volatile sig_atomic_t started;	/* the new server runs (-d) */
+
+static void
+on_signal(int sig)
+{
+	static const char a[] = ": interrupted before the old server was "
+	    "signalled: nothing was touched\n";
+	static const char b[] = ": interrupted after the new server was "
+	    "started: not waiting for it to be ready\n";
+
+	(void)!write(2, nf_prog, strlen(nf_prog));
+	if (started)
+		(void)!write(2, b, sizeof(b) - 1);
+	else
+		(void)!write(2, a, sizeof(a) - 1);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void
+signals_init(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigprocmask(SIG_SETMASK, NULL, &mask0);
+	sigaction(SIGPIPE, NULL, &sa_pipe);
+	/* An ignored signal stays ignored (nohup): it is the caller's. */
+	if (sigaction(SIGINT, NULL, &sa_int) == 0 &&
+	    sa_int.sa_handler != SIG_IGN)
+		sigaction(SIGINT, &sa, NULL);
+	if (sigaction(SIGTERM, NULL, &sa_term) == 0 &&
+	    sa_term.sa_handler != SIG_IGN)
+		sigaction(SIGTERM, &sa, NULL);
+	if (sigaction(SIGHUP, NULL, &sa_hup) == 0 &&
+	    sa_hup.sa_handler != SIG_IGN)
+		sigaction(SIGHUP, &sa, NULL);
+}
+
+/* What a forked process that will exec the server starts from. */
+static void
+signals_child(void)
+{
+	sigaction(SIGINT, &sa_int, NULL);
+	sigaction(SIGTERM, &sa_term, NULL);
+	sigaction(SIGHUP, &sa_hup, NULL);
+	sigaction(SIGPIPE, &sa_pipe, NULL);
+	sigprocmask(SIG_SETMASK, &mask0, NULL);
+}
+
+/* Right before the old server is signalled. */
+static void
+handoff_begin(void)
+{
+	struct sigaction ign;
+	sigset_t m;
+
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	sigaction(SIGHUP, &ign, NULL);
+	sigaction(SIGPIPE, &ign, NULL);
+	sigemptyset(&m);
+	sigaddset(&m, SIGINT);
+	sigaddset(&m, SIGTERM);
+	sigprocmask(SIG_BLOCK, &m, NULL);
+}
+
+/*
+ * The new server runs (-d), or is about to be exec'd: say what was held
+ * back. Before an exec, it is dropped (the server must not get it);
+ * after -d's launch it takes effect now: the foreground stops waiting.
+ */
+static void
+handoff_end(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM };
+	struct sigaction ign;
+	sigset_t p;
+	char b[16];
+
+	sigpending(&p);
+	for (int i = 0; i < 2; i++)
+		if (sigismember(&p, sigs[i]))
+			nf_warn("SIG%s came during the handoff: it was finished "
+			    "first%s", nf_signame(sigs[i], b, sizeof(b)),
+			    o.dflag ? "" : "; the new server does not get it");
+	if (o.dflag) {
+		started = 1;
+		sigaction(SIGHUP, &sa_hup, NULL);
+		sigaction(SIGPIPE, &sa_pipe, NULL);
+		sigprocmask(SIG_SETMASK, &mask0, NULL);
+		return;
+	}
+	/* Setting SIG_IGN discards a pending signal. */
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	sigaction(SIGINT, &ign, NULL);
+	sigaction(SIGTERM, &ign, NULL);
+	signals_child();
+}
+
 /* ---- the command: found and runnable before anything is touched ---- */
 
+/*
+ * Would exec(2) run PATH? A regular file we may execute, and in a format
+ * this kernel runs through what exists here: an ELF whose interpreter
+ * (the dynamic loader) is there, or a #! script whose interpreter is.
+ * (musl's execvp does not hand a script without #! to sh: ENOEXEC.)
+ * NF_OK, or the code an exec would end in, with WHY set.
+ */
 static int
-resolve(const char *cmd, char *path, size_t n)
+runnable(const char *path, const char **why, char *interp, size_t in)
 {
-	const char *p, *e;
-	int eacces = 0;
+	unsigned char h[64];
+	struct stat st;
+	ssize_t n;
+	int fd;
 
-	if (strchr(cmd, '/')) {
-		nf_fmt(path, n, "%s", cmd);
-		if (access(path, X_OK) == 0)
-			return 0;
+	*why = "permission denied";
+	if (stat(path, &st) < 0) {
+		*why = "command not found";
 		return errno == ENOENT || errno == ENOTDIR ? NF_NOTFOUND :
 		    NF_NOEXEC;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*why = "not a regular file";
+		return NF_NOEXEC;
+	}
+	if (access(path, X_OK) < 0)
+		return NF_NOEXEC;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+		return NF_OK;	/* execute-only: exec will tell */
+	n = pread(fd, h, sizeof(h), 0);
+	interp[0] = '\0';
+	if (n >= 4 && !memcmp(h, "\177ELF", 4)) {
+		/* PT_INTERP of a 64-bit (or 32-bit) little-endian ELF. */
+		int is64 = h[4] == 2;
+		uint64_t phoff = 0;
+		unsigned phent = 0, phnum = 0;
+
+		if (n >= 64 && h[5] == 1) {
+			if (is64) {
+				memcpy(&phoff, h + 32, 8);
+				phent = (unsigned)(h[54] | h[55] << 8);
+				phnum = (unsigned)(h[56] | h[57] << 8);
+			} else {
+				uint32_t o32;
+
+				memcpy(&o32, h + 28, 4);
+				phoff = o32;
+				phent = (unsigned)(h[42] | h[43] << 8);
+				phnum = (unsigned)(h[44] | h[45] << 8);
+			}
+		}
+		for (unsigned i = 0; i < phnum && i < 64 && phent <= 64; i++) {
+			unsigned char ph[64];
+			uint64_t off = 0, sz = 0;
+			uint32_t type, v;
+
+			if (pread(fd, ph, phent, (off_t)(phoff + i * phent)) !=
+			    (ssize_t)phent)
+				break;
+			memcpy(&type, ph, 4);
+			if (type != 3)		/* PT_INTERP */
+				continue;
+			if (is64) {
+				memcpy(&off, ph + 8, 8);
+				memcpy(&sz, ph + 32, 8);
+			} else {
+				memcpy(&v, ph + 4, 4);
+				off = v;
+				memcpy(&v, ph + 16, 4);
+				sz = v;
+			}
+			if (sz >= in)
+				sz = in - 1;
+			if (pread(fd, interp, sz, (off_t)off) == (ssize_t)sz)
+				interp[sz] = '\0';
+			break;
+		}
+	} else if (n >= 2 && h[0] == '#' && h[1] == '!') {
+		size_t i = 2, k = 0;
+
+		while (i < (size_t)n && (h[i] == ' ' || h[i] == '\t'))
+			i++;
+		while (i < (size_t)n && k < in - 1 && h[i] != ' ' &&
+		    h[i] != '\t' && h[i] != '\n')
+			interp[k++] = (char)h[i++];
+		interp[k] = '\0';
+		if (!k) {
+			close(fd);
+			*why = "a #! line without an interpreter";
+			return NF_NOEXEC;
+		}
+	} else {
+		close(fd);
+		*why = "not an executable format (neither ELF nor #!)";
+		return NF_NOEXEC;
+	}
+	close(fd);
+	if (interp[0] && access(interp, X_OK) < 0) {
+		*why = errno == ENOENT || errno == ENOTDIR ? "its interpreter "
+		    "is not there" : "its interpreter cannot be run";
+		return errno == ENOENT || errno == ENOTDIR ? NF_NOTFOUND :
+		    NF_NOEXEC;
+	}
+	return NF_OK;
+}
+
+/* The command's path as execvp would find it; NF_OK, or why not. */
+static int
+resolve(const char *cmd, char *path, size_t n, const char **why)
+{
+	const char *p, *e;
+	char interp[256];
+	int r = NF_NOTFOUND;
+
+	*why = "command not found";
+	if (strchr(cmd, '/')) {
+		nf_fmt(path, n, "%s", cmd);
+		return runnable(path, why, interp, sizeof(interp));
 	}
 	if (!(p = getenv("PATH")))
 		p = "/usr/local/bin:/bin:/usr/bin";
@@ -137,15 +359,17 @@ resolve(const char *cmd, char *path, size_t n)
 			memcpy(path, p, l);
 			nf_fmt(path + l, n - l, "/%s", cmd);
 		}
+		/* As execvp: the first that exec does not refuse with
+		 * EACCES/ENOENT is the one. */
 		if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-			if (access(path, X_OK) == 0)
-				return 0;
-			eacces = 1;
+			if ((r = runnable(path, why, interp, sizeof(interp))) ==
+			    NF_OK || access(path, X_OK) == 0)
+				return r;
 		}
 		if (!*e)
 			break;
 	}
-	return eacces ? NF_NOEXEC : NF_NOTFOUND;
+	return r;
 }
 
 /* ---- readiness ---- */
@@ -212,6 +436,90 @@ tcp_ready(const struct tcpaddr *t)
 	r = connect(s, (const struct sockaddr *)&t->ss, t->len) == 0;
 	close(s);
 	return r;
+}
+
+/*
+ * Is the listener on the port the new server's? A connection proves only
+ * that something listens: a child of the old server may have inherited its
+ * socket. The kernel's tables name the listening sockets' inodes
+ * (/proc/net/tcp, tcp6: "sl local rem st ... uid timeout inode"); the
+ * server must hold one of them. 1 yes, 0 no, -1 cannot tell.
+ */
+struct lsn {
+	unsigned port;
+	unsigned long long ino[8];
+	int n;
+	pid_t pid;
+};
+
+static int
+lsn_line(char *line, void *arg)
+{
+	struct lsn *l = arg;
+	char *p = strchr(line, ':');
+	unsigned long long v = 0;
+	int f;
+
+	/* local address "0100007F:1B58": the port is hex after its ':'. */
+	if (!p || !(p = strchr(p + 1, ':')))
+		return 0;
+	for (p++; (*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'F'); p++)
+		v = v * 16 + (unsigned)(*p <= '9' ? *p - '0' : *p - 'A' + 10);
+	if (v != l->port)
+		return 0;
+	/* Then rem_address (1), st (2) ... inode (8). */
+	for (f = 0; *p && f < 8; f++) {
+		while (*p == ' ')
+			p++;
+		if (f == 1 && strncmp(p, "0A ", 3))
+			return 0;	/* not LISTEN */
+		if (f == 7)
+			break;
+		while (*p && *p != ' ')
+			p++;
+	}
+	nf_scan_ull(p, &v);
+	if (v && l->n < 8)
+		l->ino[l->n++] = v;
+	return 0;
+}
+
+static int
+lsn_fd(const char *name, void *arg)
+{
+	struct lsn *l = arg;
+	char path[64], link[64], want[40];
+
+	nf_fmt(path, sizeof(path), "/proc/%d/fd/%s", (int)l->pid, name);
+	ssize_t k = readlink(path, link, sizeof(link) - 1);
+
+	if (k <= 0)
+		return 0;
+	link[k] = '\0';
+	for (int i = 0; i < l->n; i++) {
+		nf_fmt(want, sizeof(want), "socket:[%llu]", l->ino[i]);
+		if (!strcmp(link, want))
+			return 1;
+	}
+	return 0;
+}
+
+static int
+tcp_owned(const struct tcpaddr *t, pid_t pid)
+{
+	struct lsn l;
+	char path[32];
+	int r;
+
+	memset(&l, 0, sizeof(l));
+	l.port = ntohs(((const struct sockaddr_in *)&t->ss)->sin_port);
+	l.pid = pid;
+	r = nf_lines_each("/proc/net/tcp", lsn_line, &l);
+	if (nf_lines_each("/proc/net/tcp6", lsn_line, &l) < 0 && r < 0)
+		return -1;
+	nf_fmt(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	r = nf_dir_each(path, lsn_fd, &l);
+	return r < 0 ? (errno == ENOENT ? 0 : -1) : r;
 }
 
 /* ---- the exit status of a process that is not our child ---- */
@@ -287,27 +595,81 @@ struct holdspec {
 	int child;		/* the server is our child (-d): waitpid */
 	pid_t server;
 	unsigned long long start_ms;	/* the server's, against PID reuse */
-	pid_t ours[3];		/* our other processes that hold segments */
+	int rfd;		/* --ready-fd's read end (-d), or -1 */
+	pid_t fg;		/* the foreground nfrestart (-d) */
 };
 
+/* Has the new server attached every segment (for writing: ours, and
+ * observers, are read-only)? */
 static int
-seg_taken(pid_t self, const pid_t *ours)
+seg_taken(void)
 {
-	pid_t pids[64];
+	pid_t pids[1];
 
 	for (int i = 0; i < o.nshm; i++) {
-		int n = nf_seg_attached(o.shm[i], pids, 64), found = 0;
+		struct nf_seg s;
 
-		if (n < 0)
-			return 0;
-		for (int k = 0; k < n && k < 64; k++)
-			if (pids[k] != self && pids[k] != ours[0] &&
-			    pids[k] != ours[1] && pids[k] != ours[2])
-				found = 1;
-		if (!found)
+		if (nf_seg_find(o.shm[i], &s) != 0 ||
+		    nf_seg_writers(&s, pids, 1) <= 0)
 			return 0;
 	}
 	return 1;
+}
+
+/* Has the server ended, and how? 0 running, 1 ended (*st, *known set). */
+static int
+server_ended(struct holdspec *h, int *st, int *known)
+{
+	struct nf_proc now;
+	struct pollfd pfd;
+	int dead;
+
+	*known = 0;
+	if (h->child) {
+		/* Our child: its exit status, on any kernel. */
+		pid_t w = waitpid(h->server, st, WNOHANG);
+
+		*known = w == h->server;
+		return *known || (w < 0 && errno == ECHILD);
+	}
+	if (h->ppfd >= 0) {
+		pfd.fd = h->ppfd;
+		pfd.events = POLLIN;
+		dead = poll(&pfd, 1, 0) > 0;
+	} else
+		dead = nf_alive(h->server) == 0 || (nf_proc_read(h->server,
+		    &now) == 0 && now.start_ms != h->start_ms);
+	if (dead)
+		*known = exit_status(h->server, h->ppfd, st);
+	return dead;
+}
+
+/*
+ * --ready-fd's read end, once the foreground has gone: read until the
+ * server's line or end of file, so that a server that writes late is
+ * not killed by SIGPIPE. 1 while it is still to be held.
+ */
+static int
+drain_ready(int fd)
+{
+	char buf[256];
+	struct pollfd p = { fd, POLLIN, 0 };
+	ssize_t n;
+
+	if (poll(&p, 1, 0) <= 0)
+		return 1;
+	n = read(fd, buf, sizeof(buf));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 1;
+	return n > 0 && !memchr(buf, '\n', (size_t)n);
+}
+
+/* Has the foreground nfrestart ended? Under systemd the holder of -d is not
+ * its child: it reads the foreground's pipe instead (sd_fg_gone()). */
+static int
+fg_gone(const struct holdspec *h)
+{
+	return sd_on ? sd_fg_gone(0) : getppid() != h->fg;
 }
 
 static _Noreturn void
@@ -315,11 +677,9 @@ hold(struct holdspec *h)
 {
 	long long deadline;
 	int execd = 0, daemonized = 0, lock = h->lockfd >= 0, segs = h->segs;
-	int iv = 2;
-	pid_t self = getpid();
+	int rfd = h->rfd, ended = 0, iv = 2;
 	const char *why = "ready timeout";
-	struct nf_proc now;
-	char c;
+	char c = 0;
 
 	setsid();
 	/* Forked early, it waits for the word: 'G' just before the exec. End
@@ -333,9 +693,8 @@ hold(struct holdspec *h)
 	c = 0;
 	fcntl(h->execfd, F_SETFL, O_NONBLOCK);
 	deadline = nf_now_us() + o.ready_ms * 1000;
-	while (lock || segs) {
-		struct pollfd pfd[2];
-		int np = 0;
+	while (lock || segs || rfd >= 0) {
+		int st = 0, known = 0;
 
 		if (!execd) {
 			ssize_t n = read(h->execfd, &c, 1);
@@ -360,67 +719,58 @@ hold(struct holdspec *h)
 				lock = 0;
 			}
 		}
-		if (segs && execd && seg_taken(self, h->ours)) {
+		if (segs && execd && seg_taken()) {
 			nf_debug("holder: the new server has the segments "
 			    "attached: detached");
 			segs = 0;
-			break;
 		}
-		if (!lock && !segs)
-			break;
-		if (!daemonized) {
-			int dead = 0, st = 0, known = 0;
-
-			if (h->child) {
-				/* Our child: its exit status, on any kernel. */
-				pid_t w = waitpid(h->server, &st, WNOHANG);
-
-				dead = known = w == h->server;
-				if (w < 0 && errno == ECHILD)
-					dead = 1;
-			} else if (h->ppfd >= 0) {
-				pfd[np].fd = h->ppfd;
-				pfd[np].events = POLLIN;
-				dead = poll(pfd, 1, 0) > 0;
-			} else
-				dead = nf_alive(h->server) != 1 ||
-				    (nf_proc_read(h->server, &now) == 0 &&
-				    now.start_ms != h->start_ms);
-			if (dead) {
-				if (!h->child)
-					known = exit_status(h->server, h->ppfd,
-					    &st);
-				if (known && WIFEXITED(st) &&
-				    WEXITSTATUS(st) == 0) {
-					/* It daemonized: wait for its PID file. */
-					nf_debug("holder: %d exited 0 (daemonized)",
-					    (int)h->server);
-					daemonized = 1;
-				} else if (!known && o.ready_given) {
-					/* An older kernel does not say how it
-					 * ended; the operator's --ready-timeout
-					 * covers a daemonizing server's start. */
-					nf_debug("holder: %d ended, how is unknown: "
-					    "waiting for its pid file until "
-					    "--ready-timeout", (int)h->server);
-					daemonized = 1;
-				} else {
-					why = "the server died";
-					break;
-				}
+		/* The foreground reads the line while it waits; after it, we
+		 * do (our parent is then another process). */
+		if (rfd >= 0 && fg_gone(h) && !drain_ready(rfd)) {
+			close(rfd);
+			rfd = -1;
+		}
+		if (!ended && !daemonized && server_ended(h, &st, &known)) {
+			if (known && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+				/* It daemonized: wait for its PID file. */
+				nf_debug("holder: %d exited 0 (daemonized)",
+				    (int)h->server);
+				daemonized = 1;
+			} else if (!known && o.ready_given) {
+				/* An older kernel does not say how it ended;
+				 * the operator's --ready-timeout covers a
+				 * daemonizing server's start. */
+				nf_debug("holder: %d ended, how is unknown: "
+				    "waiting for its pid file until "
+				    "--ready-timeout", (int)h->server);
+				daemonized = 1;
+			} else {
+				why = "the server died";
+				ended = 1;
 			}
 		}
-		if (nf_now_us() >= deadline)
+		if (ended || (daemonized && rfd >= 0 && fg_gone(h))) {
+			/* Nobody is left to write the line. */
+			if (rfd >= 0)
+				close(rfd);
+			rfd = -1;
+		}
+		if ((ended || nf_now_us() >= deadline) && (lock || segs)) {
+			nf_debug("holder: %s: restart lock released", why);
+			if (lock)
+				close(h->lockfd);
+			lock = segs = 0;
+		}
+		if (!lock && !segs && rfd < 0)
 			break;
 		/* 2 ms at first, then slower, up to 50 ms after about a
 		 * second: a thousand holders of a mass restart must not
-		 * starve the servers they are waiting for. */
-		nf_sleep_ms(iv);
+		 * starve the servers they are waiting for. Only the ready
+		 * fd left: once a second. */
+		nf_sleep_ms(lock || segs ? iv : 200);
 		if (iv < 50)
 			iv++;
 	}
-	if (lock || segs)
-		nf_debug("holder: %s: restart lock released", why);
 	sd_held(o.dflag, h->server, h->execfd, o.ready_ms);
 	_exit(0);
 }
@@ -450,90 +800,78 @@ hold_segments(void)
 	}
 }
 
-/* Until nobody but us has KEY attached. */
-static int
-wait_detached(int i, long long ms)
-{
-	long long end = nf_now_us() + ms * 1000, step = 1;
-	struct nf_seg s;
-
-	if (!held[i])
-		return nf_seg_wait_detached(o.shm[i], ms);
-	for (;;) {
-		if (nf_seg_find(o.shm[i], &s) != 0 || s.nattch <= 1)
-			return NF_OK;
-		if (nf_now_us() >= end)
-			return NF_TIMEOUT;
-		nf_sleep_ms(step);
-		if (step < 20)
-			step++;
-	}
-}
-
 /* ---- steps ---- */
 
+/*
+ * Who has segment KEY attached for writing, besides us: written into BUF
+ * as "4242 4243". The count, 0 when the segment is gone, -1 unknown.
+ */
 static int
-lookalike(pid_t pid)
-{
-	struct nf_proc p;
-	const char *names[3];
-	int n = 0;
-
-	if (nf_proc_read(pid, &p) != 0)
-		return 0;
-	if (o.a.name)
-		names[n++] = o.a.name;
-	if (o.cmd && o.cmd[0])
-		names[n++] = o.cmd[0];
-	if (o.lookalike[0])
-		names[n++] = o.lookalike;
-	for (int i = 0; i < n; i++)
-		if (nf_proc_name_is(pid, &p, names[i]) == 1)
-			return 1;
-	for (int i = 0; i < o.nshm; i++)
-		if (nf_proc_has_shm(pid, o.shm[i]) == 1)
-			return 1;
-	return 0;
-}
-
-static void
-name_attached(uint32_t key, const char *what)
+writers(uint32_t key, char *buf, size_t n)
 {
 	pid_t pids[32];
-	char buf[256];
+	struct nf_seg s;
 	size_t l = 0;
-	int n = nf_seg_attached(key, pids, 32);
+	int k, r = nf_seg_find(key, &s);
 
 	buf[0] = '\0';
-	for (int i = 0; i < n && i < 32 && l < sizeof(buf) - 16; i++)
-		l += nf_fmt(buf + l, sizeof(buf) - l, "%s%d", i ? " " : "",
-		    (int)pids[i]);
-	if (n < 0)
-		nf_fmt(buf, sizeof(buf), "(cannot tell which)");
-	nf_warn("segment 0x%08x is still attached by %s: %s", (unsigned)key,
-	    buf, what);
+	if (r != 0)
+		return r == 1 ? 0 : -1;
+	if ((k = nf_seg_writers(&s, pids, 32)) < 0) {
+		nf_fmt(buf, n, "(cannot tell which: %m)");
+		return -1;
+	}
+	for (int i = 0; i < k && i < 32 && l < n - 16; i++)
+		l += nf_fmt(buf + l, n - l, "%s%d", i ? " " : "", (int)pids[i]);
+	return k;
 }
 
-/* Is any listed segment attached, three looks 2 ms apart? */
+/* Is any listed segment attached for writing, three looks 2 ms apart
+ * (a short-lived reader does not count; an observer attached read-only
+ * never does)? 1 yes (*which set, BUF naming them), 0 no, -1 unknown. */
 static int
-still_attached(uint32_t *which)
+still_attached(uint32_t *which, char *buf, size_t n)
 {
 	for (int i = 0; i < o.nshm; i++) {
 		int att = 1;
 
-		for (int k = 0; k < 3 && att; k++) {
-			struct nf_seg s;
-
+		for (int k = 0; k < 3 && att > 0; k++) {
 			if (k)
 				nf_sleep_ms(2);
-			att = nf_seg_find(o.shm[i], &s) == 0 && s.nattch > 0;
+			att = writers(o.shm[i], buf, n);
 		}
 		if (att) {
 			*which = o.shm[i];
-			return 1;
+			return att > 0 ? 1 : -1;
 		}
 	}
 	return 0;
+}
+
+/*
+ * Until nobody has segment i attached for writing: the old server and
+ * whatever it forked. Observers (read-only) do not hold up a restart;
+ * the count first, the maps only when it says someone is there.
+ */
+static int
+wait_detached(int i, long long ms, char *buf, size_t n)
+{
+	long long end = nf_now_us() + ms * 1000, step = 1;
+	struct nf_seg s;
+	int r;
+
+	for (;;) {
+		if ((r = nf_seg_find(o.shm[i], &s)) != 0)
+			return r == 1 ? NF_OK : NF_SYS;
+		if (s.nattch <= (unsigned long)held[i] ||
+		    (r = writers(o.shm[i], buf, n)) == 0)
+			return NF_OK;
+		if (nf_now_us() >= end)
+			return r < 0 ? NF_SYS : NF_TIMEOUT;
+		nf_sleep_ms(step);
+		if (step < 20)
+			step++;
+	}
 }
 
 static int
@@ -545,6 +883,8 @@ preflight(void)
 		struct nf_seg s;
 		int v, r = nf_seg_find(o.shm[i], &s);
 
+		if (bk_restores(o.shm[i]))	/* judged in the backup */
+			continue;
 		if (r == 1) {
 			nf_debug("preflight: segment 0x%08x does not exist "
 			    "(a first start)", (unsigned)o.shm[i]);
@@ -585,45 +925,66 @@ preflight(void)
 }
 
 static void
-on_exit_cb(pid_t pid, void *arg)
+on_exit_cb(pid_t pid, int ev, void *arg)
 {
 	char b[32];
 
 	(void)arg;
-	nf_debug("old %d exited after %s", (int)pid,
-	    secs(nf_now_us() - t_start, b, sizeof(b)));
+	if (ev == NF_W_EXITED)
+		nf_debug("old %d exited after %s", (int)pid,
+		    secs(nf_now_us() - t_start, b, sizeof(b)));
 }
 
+/*
+ * 4. Signal the old server and wait, by the schedule. The judgement is
+ * made again with its pidfd open (unless --force took a look-alike for
+ * it); every later step goes to the process pinned then.
+ */
 static int
 stop_old(struct nf_pidfile *pf, int forced)
 {
 	struct nf_target t = { 0 };
+	struct nf_watchopt wo = { 0 };
 	struct nf_sched sc;
-	char b[32];
+	char b[32], sent[128];
+	size_t l = 0;
 	int r;
 
 	t.pid = oldpid;
-	t.pf = forced ? NULL : pf;
+	t.pf = pf;
 	t.name = o.a.name;
 	t.has_key = o.nshm > 0;
 	t.key = o.nshm ? o.shm[0] : 0;
+	nf_target_like(&t, &o.a, o.cmd ? o.cmd[0] : NULL);
 	if (o.has_sched)
 		sc = o.sched;
 	else {
 		sc.n = 1;
 		sc.step[0].sig = o.sig;
-		sc.step[0].ms = o.tmo >= 0 ? o.tmo : 10000;
+		sc.step[0].ms = o.tmo >= 0 ? o.tmo : NF_WAIT_MS;
 	}
 	t_start = nf_now_us();
 	nf_debug("old %d: sending %s", (int)oldpid, nf_signame(sc.step[0].sig,
 	    b, sizeof(b)));
-	/* With -r, -t still bounds the whole wait. */
-	r = nf_run_sched_for(&t, 1, &sc, 0, o.has_sched ? o.tmo : -1,
-	    on_exit_cb, NULL);
-	if (r == NF_TIMEOUT)
-		nf_warn("old server %d is still running after %s: nothing "
-		    "started, %s still names it", (int)oldpid,
-		    secs(nf_now_us() - t_start, b, sizeof(b)), o.a.pidfile);
+	wo.ms = o.has_sched ? o.tmo : -1;	/* with -r, -t bounds it all */
+	wo.judge = !forced;
+	wo.verb = "signalled";
+	wo.cb = on_exit_cb;
+	r = nf_watch(&t, 1, &sc, &wo);
+	if (r != NF_TIMEOUT)
+		return r;
+	sent[0] = '\0';
+	for (int i = 0; i < wo.sent && l < sizeof(sent) - 40; i++)
+		l += nf_fmt(sent + l, sizeof(sent) - l, "%s%s", i ? ", then " :
+		    "", nf_signame(sc.step[i].sig, b, sizeof(b)));
+	nf_warn("old server %d was sent %s and is still running after %s: "
+	    "nothing was started, %s still names it. It may yet exit: check "
+	    "with nfpid check -p %s before starting anything; or run again "
+	    "with -r %s/%lld/KILL/5 to escalate", (int)oldpid, sent,
+	    secs(nf_now_us() - t_start, b, sizeof(b)), o.a.pidfile,
+	    o.a.pidfile, sc.step[0].sig == NF_SIG_RESTART ? "restart" :
+	    nf_signame(sc.step[0].sig, b, sizeof(b)),
+	    sc.step[0].ms < 1000 ? 1 : sc.step[0].ms / 1000);
 	return r;
 }
 
@@ -688,6 +1049,7 @@ holder_spec(struct holdspec *h, int lockfd, int execfd, pid_t server)
 	h->segs = nheld > 0;
 	h->execfd = execfd;
 	h->ppfd = -1;
+	h->rfd = -1;
 	h->server = server;
 }
 
@@ -715,12 +1077,15 @@ prefork_holder(int lockfd)
 {
 	struct holdspec h;
 	struct nf_proc pr;
-	int p[2], e;
+	int p[2], e, st = 0;
 	pid_t me = getpid(), hp;
+	char c = 0;
 
 	if (!holder_needed())
 		return 0;
-	if (pipe2(p, O_CLOEXEC) < 0)
+	/* A socket, not a pipe: a word to a holder that died is EPIPE, not
+	 * SIGPIPE (MSG_NOSIGNAL). */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
 		return -errno;
 	holder_spec(&h, lockfd, p[0], me);
 	h.ppfd = nf_pidfd_open(me);
@@ -728,15 +1093,22 @@ prefork_holder(int lockfd)
 	/*
 	 * Fork twice and reap the first: the holder must not linger as a
 	 * zombie child of the server, which will not reap what it did not
-	 * start.
+	 * start. The first says by its exit status whether the second fork
+	 * worked; the holder says it is there before anything is touched.
 	 */
 	nf_outflush();
 	hp = fork();
-	if (hp == 0 && fork() != 0)
-		_exit(0);
 	if (hp == 0) {
+		pid_t h2 = fork();
+
+		if (h2 != 0)
+			_exit(h2 < 0);
+		signals_child();
 		close(p[1]);
+		if (h.lockfd < 0 && lockfd >= 0)	/* not its job */
+			close(lockfd);
 		holder_stdio(2);
+		(void)!send(p[0], "h", 1, MSG_NOSIGNAL);
 		hold(&h);
 	}
 	e = errno;
@@ -747,7 +1119,13 @@ prefork_holder(int lockfd)
 		close(p[1]);
 		return -e;
 	}
-	waitpid(hp, NULL, 0);
+	while (waitpid(hp, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
+	    recv(p[1], &c, 1, 0) != 1 || c != 'h') {
+		close(p[1]);
+		return -EAGAIN;
+	}
 	L.hold_w = p[1];
 	return 0;
 }
@@ -763,7 +1141,8 @@ exec_server(int tellfd)
 
 	if (o.wflag) {
 		pid_t holder = 0;
-		int r = nf_pidfile_lock(o.a.pidfile, getpid(), 1, &wfd, &holder);
+		int r = nf_pidfile_lock(o.a.pidfile, o.a.unsafe, getpid(), 1,
+		    &wfd, &holder);
 
 		if (r != NF_OK) {
 			/* The old server is gone: whatever the cause, down. */
@@ -772,19 +1151,23 @@ exec_server(int tellfd)
 			nf_warn("%s: could not write our pid: the new server "
 			    "was not started: DOWN", o.a.pidfile);
 			if (tellfd >= 0)
-				(void)!write(tellfd, &v, sizeof(v));
+				(void)!send(tellfd, &v, sizeof(v),
+				    MSG_NOSIGNAL);
 			return NF_DOWN;
 		}
 	}
 	pause_at("forked");
-	if (L.hold_w >= 0)
-		(void)!write(L.hold_w, "G", 1);
+	if (L.hold_w >= 0 && send(L.hold_w, "G", 1, MSG_NOSIGNAL) != 1)
+		nf_warn("the restart lock's holder is gone: the lock ends at "
+		    "this exec, before the new server is visible");
 	if (tellfd >= 0) {
 		int32_t z = 0;
 
-		(void)!write(tellfd, &z, sizeof(z));
+		(void)!send(tellfd, &z, sizeof(z), MSG_NOSIGNAL);
 	}
 	nf_outflush();
+	if (tellfd < 0)
+		handoff_end();
 	execvp(o.cmd[0], o.cmd);
 	e = errno;
 	if (o.wflag)
@@ -792,24 +1175,11 @@ exec_server(int tellfd)
 	if (tellfd >= 0) {
 		int32_t v = -e;
 
-		(void)!write(tellfd, &v, sizeof(v));
+		(void)!send(tellfd, &v, sizeof(v), MSG_NOSIGNAL);
 	}
 	errno = e;
 	nf_warn("%s: exec: %m (the old server is gone: DOWN)", o.cmd[0]);
 	return e == ENOENT ? NF_NOTFOUND : NF_NOEXEC;
-}
-
-static int
-offfd(int fd)
-{
-	int n;
-
-	if (fd < 0 || fd != o.ready_fd)
-		return fd;
-	if ((n = fcntl(fd, F_DUPFD_CLOEXEC, o.ready_fd + 1)) < 0)
-		nf_die(NF_SYS, "fcntl:");
-	close(fd);
-	return n;
 }
 
 /*
@@ -818,7 +1188,7 @@ offfd(int fd)
  * reads its exit status on any kernel, and it costs no further fork.
  */
 static _Noreturn void
-middle_holds(int lockfd, int logfd, int hpipe, pid_t f, pid_t c2)
+middle_holds(int lockfd, int logfd, int hpipe, pid_t c2, int rfd, pid_t fg)
 {
 	static const int ign[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1,
 	    SIGUSR2, SIGPIPE, SIGALRM, NF_SIG_RESTART };
@@ -834,8 +1204,11 @@ middle_holds(int lockfd, int logfd, int hpipe, pid_t f, pid_t c2)
 	if (!sd_on)
 		holder_stdio(logfd);
 	holder_spec(&h, lockfd, hpipe, c2);
+	if (h.lockfd < 0 && lockfd >= 0)	/* not its job */
+		close(lockfd);
 	h.child = 1;
-	h.ours[0] = f;		/* the foreground, attached until it exits */
+	h.rfd = rfd;
+	h.fg = fg;
 	if (sd_on) {
 		/*
 		 * Under systemd the server must be systemd's own child when
@@ -867,46 +1240,44 @@ static void
 prepare_daemon(int lockfd, int logfd)
 {
 	int tell[2], go[2], rfd[2] = { -1, -1 };
-	pid_t c1, f = getpid();
+	pid_t c1, fg = getpid();
 	int32_t v;
 
-	if (pipe2(tell, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0 ||
-	    sd_pipe(oldpid) < 0)
+	/* The tell channel is a socket: the process that will exec must
+	 * never die of SIGPIPE because the foreground was killed. (Nothing
+	 * of ours can sit on --ready-fd's number: main() holds it.) */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, tell) < 0 ||
+	    pipe2(go, O_CLOEXEC) < 0 || sd_pipe(oldpid) < 0)
 		nf_die(NF_SYS, "pipe:");
 	if (o.ready_fd >= 0 && pipe2(rfd, O_CLOEXEC) < 0)
 		nf_die(NF_SYS, "pipe:");
-	if (o.ready_fd >= 0) {
-		/* Nothing of ours may sit on the number the server writes to. */
-		lockfd = offfd(lockfd);
-		logfd = offfd(logfd);
-		tell[1] = offfd(tell[1]);
-		go[0] = offfd(go[0]);
-		rfd[0] = offfd(rfd[0]);
-	}
 	nf_outflush();
 	if ((c1 = fork()) < 0)
 		nf_die(NF_SYS, "fork:");
 	if (c1 == 0) {
 		pid_t c2;
 		int devnull, hp[2] = { -1, -1 };
+		int holds = holder_needed() || rfd[0] >= 0;
 		char c = 0;
 
 		close(tell[0]);
 		close(go[1]);
-		if (rfd[0] >= 0)
-			close(rfd[0]);
+		signals_child();
 		setsid();
 		/* The holder's word ('G', then end of file at the exec). */
 		nf_outflush();
-		if ((holder_needed() && pipe2(hp, O_CLOEXEC) < 0) ||
-		    (c2 = fork()) < 0) {
+		if ((holds && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
+		    0, hp) < 0) || (c2 = fork()) < 0) {
 			v = -errno;
-			(void)!write(tell[1], &v, sizeof(v));
+			(void)!send(tell[1], &v, sizeof(v), MSG_NOSIGNAL);
 			_exit(NF_SYS);
 		}
 		if (c2 > 0) {
 			/* Nothing of the server's or the foreground's ends may
-			 * stay open here: end of file on them means something. */
+			 * stay open here: end of file on them means something.
+			 * The read end of --ready-fd stays: a server writing
+			 * its line after the foreground gave up must not die
+			 * of SIGPIPE. */
 			close(tell[1]);
 			close(go[0]);
 			if (rfd[1] >= 0)
@@ -915,14 +1286,16 @@ prepare_daemon(int lockfd, int logfd)
 				_exit(0);
 			close(hp[1]);
 			sd_role(1);
-			middle_holds(lockfd, logfd, hp[0], f, c2);
+			middle_holds(lockfd, logfd, hp[0], c2, rfd[0], fg);
 		}
+		if (rfd[0] >= 0)
+			close(rfd[0]);
 		if (hp[0] >= 0) {
 			close(hp[0]);
 			L.hold_w = hp[1];
 		}
 		sd_role(2);
-		devnull = open("/dev/null", O_RDWR);
+		devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (devnull >= 0)
 			dup2(devnull, 0);
 		/* Under systemd, without -o: the unit's own (the journal). */
@@ -933,16 +1306,12 @@ prepare_daemon(int lockfd, int logfd)
 			dup2(logfd, 2);
 		}
 		if (rfd[1] >= 0) {
-			if (rfd[1] == o.ready_fd)
-				fcntl(rfd[1], F_SETFD, 0);
-			else {
-				dup2(rfd[1], o.ready_fd);
-				close(rfd[1]);
-			}
+			dup2(rfd[1], o.ready_fd);	/* on the reserved number */
+			close(rfd[1]);
 		}
 		/* The process that will exec: tell the foreground who it is. */
 		v = (int32_t)getpid();
-		(void)!write(tell[1], &v, sizeof(v));
+		(void)!send(tell[1], &v, sizeof(v), MSG_NOSIGNAL);
 		while (read(go[0], &c, 1) < 0 && errno == EINTR)
 			;
 		if (c != 'g')
@@ -973,25 +1342,111 @@ prepare_daemon(int lockfd, int logfd)
 	L.rfd_r = rfd[0];
 }
 
+/* How the new server ended, for the message: "exit status 1". */
+static const char *
+how_ended(pid_t pid, int pfd, char *buf, size_t n)
+{
+	int st;
+
+	if (!exit_status(pid, pfd, &st))
+		nf_fmt(buf, n, "how is not known");
+	else if (WIFSIGNALED(st))
+		nf_fmt(buf, n, "killed by signal %d", WTERMSIG(st));
+	else
+		nf_fmt(buf, n, "exit status %d", WEXITSTATUS(st));
+	return buf;
+}
+
+/* What the server has shown: 1 ready, 0 not yet, -1 never (said). */
+static int
+ready_seen(pid_t server, const struct tcpaddr *ta)
+{
+	struct stat rs;
+
+	if (o.ready_file && stat(o.ready_file, &rs) == 0 && rs.st_size > 0 &&
+	    (!L.had_rfile || rs.st_ino != L.rst0.st_ino ||
+	    rs.st_mtim.tv_sec != L.rst0.st_mtim.tv_sec ||
+	    rs.st_mtim.tv_nsec != L.rst0.st_mtim.tv_nsec ||
+	    rs.st_size != L.rst0.st_size))
+		return 1;
+	if (o.ready_tcp && tcp_ready(ta)) {
+		int own = tcp_owned(ta, server);
+
+		if (own != 0) {
+			if (own < 0)
+				nf_debug("the listener's owner cannot be told "
+				    "(no /proc): taking the connection");
+			return 1;
+		}
+		nf_debug("something listens on %s, but not new server %d",
+		    o.ready_tcp, (int)server);
+	}
+	if (L.rfd_r >= 0) {
+		struct pollfd p = { L.rfd_r, POLLIN, 0 };
+		char line[256];
+		ssize_t n;
+
+		if (poll(&p, 1, 0) > 0) {
+			n = read(L.rfd_r, line, sizeof(line));
+			if (n > 0 && memchr(line, '\n', (size_t)n))
+				return 1;
+			if (n == 0) {
+				nf_warn("new server %d closed fd %d without a "
+				    "line: not ready: DOWN", (int)server,
+				    o.ready_fd);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* The readiness check, once: 1 ready, 0 not yet, -1 never (DOWN, said). */
+static int
+ready_look(pid_t server, const struct tcpaddr *ta, int spfd)
+{
+	char b[48];
+	int r = ready_seen(server, ta);
+
+	/* A dead server is not ready, whatever the file or port says. */
+	if (r >= 0 && nf_alive(server) == 0) {
+		nf_warn("new server %d died before it was ready (%s): DOWN%s%s",
+		    (int)server, how_ended(server, spfd, b, sizeof(b)),
+		    o.log ? "; its output is in " : "", o.log ? o.log : "");
+		return -1;
+	}
+	return r;
+}
+
+/* What the readiness check looks for, for the messages. */
+static const char *
+ready_what(char *buf, size_t n)
+{
+	if (o.ready_file)
+		nf_fmt(buf, n, "%s to exist and not be empty", o.ready_file);
+	else if (o.ready_tcp)
+		nf_fmt(buf, n, "a listener of its own on %s%s", o.ready_tcp,
+		    strchr(o.ready_tcp, ':') ? "" : " (127.0.0.1)");
+	else
+		nf_fmt(buf, n, "a line on fd %d", o.ready_fd);
+	return buf;
+}
+
 /* -d, after the old server is gone: go, then wait for readiness. */
 static int
 launch_daemon(void)
 {
 	pid_t server = L.server;
 	struct tcpaddr ta;
-	long long deadline;
+	long long deadline, next;
 	int32_t v;
 	ssize_t n;
-	int spfd, iv = 2;
-	char b[32];
+	int spfd, iv = 2, r;
+	char b[32], w[160];
 
 	spfd = nf_pidfd_open(server);
-	/*
-	 * If that process has died (OOM-killed, killed by hand), the write
-	 * fails with EPIPE: say DOWN, rather than die of SIGPIPE without a
-	 * word. This process never execs, so the server does not inherit it.
-	 */
-	signal(SIGPIPE, SIG_IGN);
+	/* If that process has died (OOM-killed, killed by hand), the write
+	 * fails with EPIPE (SIGPIPE is ignored in the handoff): say DOWN. */
 	if (write(L.go_w, "g", 1) != 1) {
 		nf_warn("the process for the new server is gone: DOWN");
 		return NF_DOWN;
@@ -1001,14 +1456,14 @@ launch_daemon(void)
 	 * a negative errno: it failed. End of file without the zero: that
 	 * process died (was killed) before it got there.
 	 */
-	n = read(L.tell_r, &v, sizeof(v));
+	n = recv(L.tell_r, &v, sizeof(v), MSG_WAITALL);
 	if (n == 0) {
 		nf_warn("the process for the new server %d died before its "
 		    "exec: DOWN", (int)server);
 		return NF_DOWN;
 	}
 	if (n == sizeof(v) && v == 0)
-		n = read(L.tell_r, &v, sizeof(v));
+		n = recv(L.tell_r, &v, sizeof(v), MSG_WAITALL);
 	if (n == sizeof(v) && v < 0) {
 		errno = -v;
 		nf_warn("%s: exec: %m (the old server is gone: DOWN)", o.cmd[0]);
@@ -1019,27 +1474,41 @@ launch_daemon(void)
 		    (int)v);
 		return (int)v;
 	}
+	handoff_end();
 	nf_debug("new server %d started (daemonized)", (int)server);
 	if (!o.ready_file && !o.ready_tcp && o.ready_fd < 0)
 		return NF_OK;
 	if (o.ready_tcp)
 		parse_tcp(o.ready_tcp, &ta);
-	deadline = nf_now_us() + o.ready_ms * 1000;
 	t_start = nf_now_us();
+	deadline = t_start + o.ready_ms * 1000;
+	next = t_start + 2000000;
 	for (;;) {
-		struct stat rs;
 		struct pollfd p[2];
 		int np = 0;
 
-		if (o.ready_file && stat(o.ready_file, &rs) == 0 &&
-		    rs.st_size > 0 && (!L.had_rfile ||
-		    rs.st_ino != L.rst0.st_ino ||
-		    rs.st_mtim.tv_sec != L.rst0.st_mtim.tv_sec ||
-		    rs.st_mtim.tv_nsec != L.rst0.st_mtim.tv_nsec ||
-		    rs.st_size != L.rst0.st_size))
+		if ((r = ready_look(server, &ta, spfd)) != 0)
 			break;
-		if (o.ready_tcp && tcp_ready(&ta))
-			break;
+		if (nf_now_us() >= deadline) {
+			/* One last look: a stop of ours (SIGSTOP, a busy
+			 * machine) may have slept through the answer. */
+			if ((r = ready_look(server, &ta, spfd)) != 0)
+				break;
+			nf_warn("new server %d is %s but not ready after %s: "
+			    "waited for %s: DOWN%s%s", (int)server,
+			    nf_alive(server) == 1 ? "running" : "gone",
+			    secs(nf_now_us() - t_start, b, sizeof(b)),
+			    ready_what(w, sizeof(w)), o.log ?
+			    "; its output is in " : "", o.log ? o.log : "");
+			return NF_DOWN;
+		}
+		if (nf_now_us() >= next) {
+			nf_debug("waiting for new server %d to be ready (%s): "
+			    "%s of %lld s", (int)server, ready_what(w,
+			    sizeof(w)), secs(nf_now_us() - t_start, b,
+			    sizeof(b)), o.ready_ms / 1000);
+			next += 2000000;
+		}
 		if (L.rfd_r >= 0) {
 			p[np].fd = L.rfd_r;
 			p[np++].events = POLLIN;
@@ -1057,31 +1526,9 @@ launch_daemon(void)
 			nf_sleep_ms(iv);
 		if (iv < 20)
 			iv++;
-		if (L.rfd_r >= 0 && (p[0].revents & (POLLIN | POLLHUP))) {
-			char line[256];
-
-			n = read(L.rfd_r, line, sizeof(line));
-			if (n > 0 && memchr(line, '\n', (size_t)n))
-				break;
-			if (n == 0) {
-				nf_warn("new server %d closed fd %d without a "
-				    "line: not ready: DOWN", (int)server,
-				    o.ready_fd);
-				return NF_DOWN;
-			}
-		}
-		if (nf_alive(server) == 0) {
-			nf_warn("new server %d died before it was ready: DOWN",
-			    (int)server);
-			return NF_DOWN;
-		}
-		if (nf_now_us() >= deadline) {
-			nf_warn("new server %d not ready after %s: DOWN",
-			    (int)server, secs(nf_now_us() - t_start, b,
-			    sizeof(b)));
-			return NF_DOWN;
-		}
 	}
+	if (r < 0)
+		return NF_DOWN;
 	nf_debug("new server %d ready after %s", (int)server,
 	    secs(nf_now_us() - t_start, b, sizeof(b)));
 	return NF_OK;
@@ -1155,6 +1602,7 @@ parse(int argc, char **argv)
 		{ "ready-timeout", required_argument, NULL,
 		    NF_OPT_READY_TIMEOUT },
 		{ "new", no_argument, NULL, NF_OPT_TOOL },
+		BK_LONG,
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *why, *sarg = NULL, *rarg = NULL;
@@ -1165,14 +1613,14 @@ parse(int argc, char **argv)
 	o.tmo = -1;
 	o.ready_fd = -1;
 	o.ready_ms = 30000;
-	while ((c = getopt_long(argc, argv, "+" NF_ADDR_SHORT "dhno:qr:s:t:vVw",
-	    lo, NULL)) != -1) {
+	while ((c = nf_getopt(argc, argv, "+" NF_ADDR_SHORT "dhno:qr:s:t:vVw",
+	    lo)) != -1) {
 		switch (c) {
 		case NF_OPT_SHM:
 			if (o.nshm >= MAXSHM)
 				nf_die(NF_USAGE, "--shm: at most %d keys", MAXSHM);
-			if (nf_parse_key(optarg, &o.shm[o.nshm], &why) < 0)
-				nf_die(NF_USAGE, "--shm %s: %s", optarg, why);
+			if (nf_parse_key(nf_optarg, &o.shm[o.nshm], &why) < 0)
+				nf_die(NF_USAGE, "--shm %s: %s", nf_optarg, why);
 			o.nshm++;
 			continue;
 		case 'd':
@@ -1182,17 +1630,17 @@ parse(int argc, char **argv)
 			o.dry = 1;
 			continue;
 		case 'o':
-			o.log = optarg;
+			o.log = nf_optarg;
 			continue;
 		case 'r':
-			rarg = optarg;
+			rarg = nf_optarg;
 			continue;
 		case 's':
-			sarg = optarg;
+			sarg = nf_optarg;
 			continue;
 		case 't':
-			if (nf_parse_dur(optarg, &o.tmo, &why) < 0)
-				nf_die(NF_USAGE, "-t %s: %s", optarg, why);
+			if (nf_parse_dur(nf_optarg, &o.tmo, &why) < 0)
+				nf_die(NF_USAGE, "-t %s: %s", nf_optarg, why);
 			continue;
 		case 'w':
 			o.wflag = 1;
@@ -1204,48 +1652,47 @@ parse(int argc, char **argv)
 			o.newok = 1;
 			continue;
 		case NF_OPT_READY_FILE:
-			if (!*optarg)
+			if (!*nf_optarg)
 				nf_die(NF_USAGE, "--ready-file: empty name");
-			o.ready_file = optarg;
+			o.ready_file = nf_optarg;
 			nready++;
 			continue;
 		case NF_OPT_READY_TCP:
-			if (parse_tcp(optarg, &ta) < 0)
+			if (parse_tcp(nf_optarg, &ta) < 0)
 				nf_die(NF_USAGE, "--ready-tcp %s: not [HOST:]PORT "
-				    "(HOST an IP address)", optarg);
-			o.ready_tcp = optarg;
+				    "(HOST an IP address)", nf_optarg);
+			o.ready_tcp = nf_optarg;
 			nready++;
 			continue;
 		case NF_OPT_READY_FD:
-			if (nf_parse_ulong(optarg, 3, 1023, &v, &why) < 0)
+			if (nf_parse_ulong(nf_optarg, 3, 1023, &v, &why) < 0)
 				nf_die(NF_USAGE, "--ready-fd %s: %s (3..1023)",
-				    optarg, why);
+				    nf_optarg, why);
 			o.ready_fd = (int)v;
 			nready++;
 			continue;
 		case NF_OPT_READY_TIMEOUT:
-			if (nf_parse_dur(optarg, &o.ready_ms, &why) < 0)
-				nf_die(NF_USAGE, "--ready-timeout %s: %s", optarg,
+			if (nf_parse_dur(nf_optarg, &o.ready_ms, &why) < 0)
+				nf_die(NF_USAGE, "--ready-timeout %s: %s", nf_optarg,
 				    why);
 			o.ready_given = 1;
 			continue;
 		default:
-			if (nf_addr_opt(&o.a, c, optarg) ||
-			    nf_common_opt(c, usage_text, "nfrestart"))
+			if (nf_addr_opt(&o.a, c, nf_optarg) ||
+			    nf_common_opt(c, usage_text, "nfrestart") ||
+			    bk_opt(c, nf_optarg))
 				continue;
+			nf_sigopt_hint();
 			usage();
 		}
 	}
-	argc -= optind;
-	argv += optind;
+	argc -= nf_optind;
+	argv += nf_optind;
 	o.cmd = argc > 0 ? argv : NULL;
 	nf_addr_finish(&o.a, 1);
 	if (o.a.server) {
 		o.objkey = o.a.key;
 		o.has_obj = 1;
-		nf_fmt(o.lookalike, sizeof(o.lookalike), "NF%s%s", o.a.server,
-		    o.a.id);
-		o.lookalike[15] = '\0';
 		/* The object segment is checked like any --shm KEY. */
 		{
 			int dup = 0;
@@ -1286,6 +1733,7 @@ parse(int argc, char **argv)
 	if (nready && !o.dflag && (!sd_on || o.ready_fd >= 0))
 		nf_die(NF_USAGE, "--ready-file/--ready-tcp/--ready-fd need -d "
 		    "(without it nfrestart becomes the server)");
+	bk_setup(o.shm, o.nshm, !o.cmd ? 0 : o.dflag ? 'd' : 'x');
 }
 
 int
@@ -1294,9 +1742,10 @@ main(int argc, char **argv)
 	struct nf_pidfile pf;
 	struct nf_target t = { 0 };
 	struct nf_verdict vd;
-	int lockfd = -1, logfd = -1, r, forced = 0, nothing = 0;
+	int lockfd = -1, logfd = -1, r, forced = 0, nothing = 0, bkr;
 	long long t0;
 	char path[PATH_MAX], b[32];
+	const char *why;
 	uint32_t key;
 
 	nf_init(argv[0]);
@@ -1304,27 +1753,34 @@ main(int argc, char **argv)
 	parse(argc, argv);
 	sd_check(o.dflag, o.cmd != NULL, o.force);
 	t0 = nf_now_us();
-	if (o.cmd && (r = resolve(o.cmd[0], path, sizeof(path))) != NF_OK) {
-		nf_warn("%s: %s; nothing was touched", o.cmd[0],
-		    r == NF_NOTFOUND ? "command not found" :
-		    "permission denied");
-		nf_exit(r);
-	}
+	signals_init();
+	/* Hold --ready-fd's number (close-on-exec) so that nothing of ours
+	 * lands there: the server's end goes there at the end. */
+	if (o.ready_fd >= 0 && (r = open("/dev/null", O_RDONLY |
+	    O_CLOEXEC)) != o.ready_fd && (r < 0 || dup3(r, o.ready_fd,
+	    O_CLOEXEC) < 0 || close(r) < 0))
+		nf_die(NF_SYS, "--ready-fd %d:", o.ready_fd);
+	if (o.cmd && (r = resolve(o.cmd[0], path, sizeof(path), &why)) !=
+	    NF_OK)
+		nf_die(r, "%s: %s; nothing was touched", o.cmd[0], why);
 	if (o.log && !o.dry && (logfd = open(o.log, O_WRONLY | O_APPEND |
 	    O_CREAT | O_CLOEXEC | O_NOCTTY, 0644)) < 0)
 		nf_die(NF_SYS, "%s: open:", o.log);
 
 	/* 1. The restart lock. */
 	if (o.dry) {
-		if (nf_restart_locked(o.a.pidfile)) {
+		if ((r = nf_restart_locked(o.a.pidfile)) != 0) {
+			if (r < 0)
+				nf_die(NF_SYS, "%s.lock: cannot tell whether a "
+				    "restart is in progress:", o.a.pidfile);
 			plan("lock", "%s.lock is held: another restart is in "
 			    "progress", o.a.pidfile);
 			nf_exit(NF_BUSY);
 		}
 		plan("lock", "take %s.lock", o.a.pidfile);
 	} else {
-		r = nf_restart_lock(o.a.pidfile, o.tmo >= 0 ? o.tmo : 10000,
-		    &lockfd);
+		r = nf_restart_lock(o.a.pidfile, o.a.unsafe, o.tmo >= 0 ?
+		    o.tmo : NF_WAIT_MS, &lockfd);
 		if (r == NF_BUSY)
 			nf_die(NF_BUSY, "%s.lock: another restart of this server "
 			    "is in progress", o.a.pidfile);
@@ -1367,6 +1823,7 @@ main(int argc, char **argv)
 		t.name = o.a.name;
 		t.has_key = o.nshm > 0;
 		t.key = o.nshm ? o.shm[0] : 0;
+		nf_target_like(&t, &o.a, o.cmd ? o.cmd[0] : NULL);
 		nf_guard(&t, &vd);
 		if (vd.evidence[0])
 			nf_debug("old %d: %s", (int)pf.pid, vd.evidence);
@@ -1382,28 +1839,32 @@ main(int argc, char **argv)
 		case NF_G_UNKNOWN:
 			nf_die(NF_SYS, "old server %d: %s; nothing was touched",
 			    (int)pf.pid, vd.why);
-		default:
-			if (lookalike(pf.pid)) {
-				if (!o.force)
-					nf_die(NF_REFUSED, "%s names %d, which %s "
-					    "but looks like the server: refusing "
-					    "(--force treats it as the old server)",
-					    o.a.pidfile, (int)pf.pid, vd.why);
-				nf_warn("%s names %d, which %s but looks like "
-				    "the server: stopping it (--force)",
-				    o.a.pidfile, (int)pf.pid, vd.why);
-				oldpid = pf.pid;
-				forced = 1;
-			} else
-				nf_info("%s names %d, another process (%s): "
-				    "left alone, nothing to stop", o.a.pidfile,
+		case NF_G_LOOKALIKE:
+			if (!o.force)
+				nf_die(NF_REFUSED, "%s names %d, which %s: "
+				    "refusing, nothing was touched (--force "
+				    "treats it as the old server)", o.a.pidfile,
 				    (int)pf.pid, vd.why);
+			nf_warn("%s names %d, which %s: stopping it (--force)",
+			    o.a.pidfile, (int)pf.pid, vd.why);
+			oldpid = pf.pid;
+			forced = 1;
+			break;
+		default:
+			nf_info("%s names %d, another process (%s): left "
+			    "alone, nothing to stop", o.a.pidfile, (int)pf.pid,
+			    vd.why);
 		}
 	}
-	if (!oldpid && still_attached(&key)) {
-		name_attached(key, "no live server was found: refusing (a "
-		    "server whose PID file was deleted is still running)");
-		nf_exit(NF_REFUSED);
+	if (!oldpid && (r = still_attached(&key, path, sizeof(path)))) {
+		if (r < 0)
+			nf_die(NF_SYS, "segment 0x%08x: cannot tell who has it "
+			    "attached %s; nothing was touched", (unsigned)key,
+			    path);
+		nf_die(NF_REFUSED, "segment 0x%08x is attached for writing by "
+		    "%s, and no live server was found: refusing, nothing was "
+		    "touched (a server whose PID file was deleted is still "
+		    "running)", (unsigned)key, path);
 	}
 	if (oldpid && sd_foreign(oldpid, path, sizeof(path))) {
 		/* Its unit would take the old server's exit for a stop. */
@@ -1417,6 +1878,9 @@ main(int argc, char **argv)
 	if (!oldpid && o.nshm && o.cmd && !o.newok && first_start(&pf))
 		nf_exit(NF_FALSE);
 
+	/* --restore's file, checked whole before anything is touched. */
+	if ((r = bk_prepare(o.force)) != NF_OK)
+		nf_exit(r);
 	/* 3. Preflight: would the data survive? */
 	if ((r = preflight()) != NF_OK)
 		nf_exit(r);
@@ -1433,6 +1897,7 @@ main(int argc, char **argv)
 			    sizeof(path)));
 		else
 			plan("stop", "nothing to stop");
+		bk_plan();
 		plan("remove", "%s", o.a.pidfile);
 		if (o.cmd)
 			plan("exec", "%s%s%s", o.cmd[0], o.dflag ?
@@ -1459,7 +1924,9 @@ main(int argc, char **argv)
 		    "touched");
 	}
 
-	/* 4. Signal and wait. */
+	/* 4. Signal and wait. From here on, the operator's own signals do
+	 * not stop the handoff half way. */
+	handoff_begin();
 	if (oldpid) {
 		sd_stopping();
 		r = stop_old(&pf, forced);
@@ -1469,14 +1936,23 @@ main(int argc, char **argv)
 	pause_at("exited");
 	/* 5. The segments detached by everyone else. */
 	for (int i = 0; i < o.nshm && oldpid; i++) {
-		r = wait_detached(i, o.tmo >= 0 ? o.tmo : 10000);
-		if (r != NF_OK) {
-			if (r == NF_TIMEOUT)
-				name_attached(o.shm[i], "the old server is "
-				    "gone, but nothing was started");
-			nf_exit(r);
-		}
+		r = wait_detached(i, o.tmo >= 0 ? o.tmo : NF_WAIT_MS, path,
+		    sizeof(path));
+		/* The old server is gone: whatever holds it, the service is
+		 * down, and the answer is never 124. */
+		if (r == NF_TIMEOUT)
+			nf_die(NF_DOWN, "segment 0x%08x is still attached for "
+			    "writing by %s although the old server %d has "
+			    "exited: nothing was started (two writers on one "
+			    "segment is the worst outcome): DOWN", (unsigned)
+			    o.shm[i], path, (int)oldpid);
+		if (r != NF_OK)
+			nf_die(NF_SYS, "segment 0x%08x: cannot tell who has it "
+			    "attached %s; the old server is gone, nothing was "
+			    "started: DOWN", (unsigned)o.shm[i], path);
 	}
+	/* 5. In this gap, where nothing writes the data: backups, restore. */
+	bkr = bk_gap();
 	/* 6. The stale PID file. */
 	if ((r = remove_pidfile(&pf)) != NF_OK)
 		nf_exit(r);
@@ -1484,10 +1960,10 @@ main(int argc, char **argv)
 	    sizeof(b)));
 	pause_at("removed");
 	if (!o.cmd)	/* stop only: 1 when there was nothing to stop */
-		nf_exit(oldpid ? NF_OK : NF_FALSE);
+		nf_exit(bkr ? bkr : oldpid ? NF_OK : NF_FALSE);
 
-	/* 7-9. The new server. */
+	/* 7-9. The new server; a failed backup (3) only once it is up. */
 	if (o.dflag)
-		nf_exit(launch_daemon());
+		nf_exit((r = launch_daemon()) ? r : bkr);
 	nf_exit(exec_server(-1));
 }

@@ -6,8 +6,6 @@
  */
 #define _GNU_SOURCE
 #include <sys/ipc.h>
-#include <sys/mman.h>
-#include <sys/sendfile.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 
@@ -16,24 +14,21 @@
 #include <signal.h>
 #include <stdio.h>	/* rename(); nothing else of stdio */
 #include <string.h>
-#include <threads.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/nf.h"
 #include "lib/opts.h"
 #include "lib/shmhdr.h"
-
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
-#endif
+#include "nfshm-freeze.h"
 
 static const char usage_text[] =
 "usage: nfshm key ID\n"
 "       nfshm ls [-Hqv] [-k KEY | -k /NAME] [-u USER]\n"
 "       nfshm stat | sum [-qv] [-C DIR] (KEY | /NAME | -S SERVER -I ID)\n"
 "       nfshm wait [-qv] [-t DUR] [-C DIR] (KEY | /NAME | -S SERVER -I ID)\n"
-"       nfshm save [-fqv] [-C DIR] (KEY | /NAME | -S SERVER -I ID) FILE\n"
+"       nfshm save [-fqv] [--freeze PID] [-C DIR]\n"
+"                  (KEY | /NAME | -S SERVER -I ID) FILE\n"
 "       nfshm restore [-fqv] [-t DUR] [-C DIR] [-p PIDFILE] FILE\n"
 "                     [KEY | /NAME | -S SERVER -I ID]\n"
 "       nfshm rm [-fqv] [-t DUR] [-C DIR] [-p PIDFILE]\n"
@@ -43,11 +38,7 @@ static const char usage_text[] =
 /* Option flags: the only globals. */
 static int force, noheader;
 
-#define CHUNK (256 * 1024)	/* checksummed, then copied while cached */
 #define NPIDS 64
-#define BK_MAGIC "NFSHMBK1"	/* a backup: see "the backup file" below */
-#define BK_HDR 512
-#define BK_VERSION 1
 
 static void
 usage(void)
@@ -70,102 +61,6 @@ help(void)
 		p += n + (p[n] == '\n');
 	}
 	nf_exit(NF_OK);
-}
-
-/* ---- the checksum ---- */
-
-/*
- * A 64-bit checksum of our own, made for speed: four independent lanes, each
- * 8-byte word xor-ed in, multiplied by an odd constant (a bijection that
- * carries every bit upwards) and rotated (which brings the high bits back
- * down for the next word), so memory bandwidth is the limit, not the
- * multiplier's latency. The lanes and the length are folded at the end.
- * Not cryptographic: it detects damage, not an adversary.
- */
-#define K1 0x9e3779b97f4a7c15ULL
-#define K2 0xd6e8feb86659fd93ULL
-
-struct sum {
-	uint64_t l[4];
-	uint64_t len;
-	unsigned char tail[32];
-	size_t tl;
-};
-
-static uint64_t
-rotl(uint64_t x, int r)
-{
-	return (x << r) | (x >> (64 - r));
-}
-
-static void
-sum_init(struct sum *s)
-{
-	s->l[0] = K1;
-	s->l[1] = K2;
-	s->l[2] = ~K1;
-	s->l[3] = ~K2;
-	s->len = 0;
-	s->tl = 0;
-}
-
-static void
-sum_blocks(struct sum *s, const unsigned char *p, size_t nblk)
-{
-	uint64_t a = s->l[0], b = s->l[1], c = s->l[2], d = s->l[3];
-
-	for (; nblk; nblk--, p += 32) {
-		uint64_t w[4];
-
-		memcpy(w, p, sizeof(w));
-		a = rotl((a ^ w[0]) * K1, 29);
-		b = rotl((b ^ w[1]) * K1, 29);
-		c = rotl((c ^ w[2]) * K1, 29);
-		d = rotl((d ^ w[3]) * K1, 29);
-	}
-	s->l[0] = a, s->l[1] = b, s->l[2] = c, s->l[3] = d;
-}
-
-static void
-sum_update(struct sum *s, const void *data, size_t n)
-{
-	const unsigned char *p = data;
-
-	s->len += n;
-	if (s->tl) {
-		size_t k = 32 - s->tl < n ? 32 - s->tl : n;
-
-		memcpy(s->tail + s->tl, p, k);
-		s->tl += k, p += k, n -= k;
-		if (s->tl < 32)
-			return;
-		sum_blocks(s, s->tail, 1);
-		s->tl = 0;
-	}
-	sum_blocks(s, p, n / 32);
-	p += n / 32 * 32;
-	n %= 32;
-	memcpy(s->tail, p, n);
-	s->tl = n;
-}
-
-static uint64_t
-sum_final(struct sum *s)
-{
-	uint64_t h = s->len * K2;
-
-	if (s->tl) {		/* the last words, zero-padded */
-		memset(s->tail + s->tl, 0, 32 - s->tl);
-		sum_blocks(s, s->tail, 1);
-	}
-	for (int i = 0; i < 4; i++) {
-		h = rotl(h ^ (s->l[i] * K2), 31) * K1;
-		h ^= h >> 29;
-	}
-	h ^= h >> 32;
-	h *= K2;
-	h ^= h >> 29;
-	return h;
 }
 
 /* ---- what the operands name ---- */
@@ -295,129 +190,30 @@ pidlist(const pid_t *pids, int n, char *buf, size_t len)
 	return n ? buf : "-";
 }
 
-/*
- * The contents, read and written as a file where we may: mapping a large
- * segment costs one page-table entry per page on first touch, which some
- * virtual machines make dearer than the copy itself. A POSIX segment is a
- * file. A SysV segment's file is reached through our own attachment in
- * /proc/self/map_files (root, or CAP_CHECKPOINT_RESTORE); elsewhere the
- * attachment itself is used, its page tables filled ahead in one call.
- */
-struct io {
-	int fd;			/* or -1: m */
-	unsigned char *m;
-	uint64_t size;
-};
-
+/* The contents: a POSIX segment is a file; a SysV one, see segio.c. */
 static void
-io_open(struct io *io, const struct tgt *t, int rw)
+io_open(struct nf_io *io, const struct tgt *t, int rw)
 {
-	char kb[16], path[96];
+	char kb[16];
 	struct stat st;
-	void *m;
 
 	io->fd = -1;
 	io->m = NULL;
 	io->size = tsize(t);
-	if (t->posix) {
-		io->fd = open(t->path, (rw ? O_RDWR : O_RDONLY) | O_NOFOLLOW |
-		    O_CLOEXEC | O_NOCTTY);
-		if (io->fd < 0)
-			nf_die(NF_SYS, "%s: open:", t->path);
-		if (fstat(io->fd, &st) < 0)
-			nf_die(NF_SYS, "%s: fstat:", t->path);
-		if (st.st_ino != t->st.st_ino || st.st_dev != t->st.st_dev ||
-		    (uint64_t)st.st_size != io->size)
-			nf_die(NF_SYS, "%s: replaced or resized meanwhile",
-			    t->path);
+	if (!t->posix) {
+		if (nf_io_sysv(io, t->s.shmid, io->size, rw) < 0)
+			nf_die(NF_SYS, "%s: shmat:", tname(t, kb, sizeof(kb)));
 		return;
 	}
-	m = shmat(t->s.shmid, NULL, rw ? 0 : SHM_RDONLY);
-	if (m == (void *)-1)
-		nf_die(NF_SYS, "%s: shmat:", tname(t, kb, sizeof(kb)));
-	{
-		uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
-		uintptr_t end = (uintptr_t)m + (uintptr_t)((io->size + pg - 1) /
-		    pg * pg);
-
-		nf_fmt(path, sizeof(path), "/proc/self/map_files/%lx-%lx",
-		    (unsigned long)(uintptr_t)m, (unsigned long)end);
-	}
-	if ((io->fd = open(path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC)) >= 0) {
-		shmdt(m);
-		return;
-	}
-	nf_debug("%s: %s: %m; reading through the attachment", tname(t, kb,
-	    sizeof(kb)), path);
-	io->m = m;
-}
-
-static void
-io_close(struct io *io)
-{
-	if (io->fd >= 0)
-		close(io->fd);
-	else
-		shmdt(io->m);
-}
-
-static int
-preadall(int fd, void *buf, size_t n, uint64_t off)
-{
-	char *p = buf;
-
-	while (n) {
-		ssize_t r = pread(fd, p, n, (off_t)off);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			if (r == 0)
-				errno = EIO;	/* shrank under us */
-			return -1;
-		}
-		p += r, n -= (size_t)r, off += (uint64_t)r;
-	}
-	return 0;
-}
-
-/* K bytes at OFF: in buf (a file), or in place (a mapping). */
-static const unsigned char *
-io_get(struct io *io, uint64_t off, unsigned char *buf, size_t k)
-{
-	if (io->fd >= 0) {
-		if (preadall(io->fd, buf, k, off) < 0)
-			return NULL;
-		return buf;
-	}
-	{
-		/* Fill the page tables ahead, in one call, rather than take a
-		 * fault every few pages (Linux 5.14; elsewhere a no-op). */
-		uintptr_t a = (uintptr_t)(io->m + off) & ~(uintptr_t)4095;
-
-		madvise((void *)a, k + (uintptr_t)(io->m + off) - a,
-		    MADV_POPULATE_READ);
-	}
-	return io->m + off;
-}
-
-static int
-io_put(struct io *io, uint64_t off, const unsigned char *p, size_t k)
-{
-	if (io->fd < 0) {
-		memcpy(io->m + off, p, k);
-		return 0;
-	}
-	while (k) {
-		ssize_t w = pwrite(io->fd, p, k, (off_t)off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w, k -= (size_t)w, off += (uint64_t)w;
-	}
-	return 0;
+	io->fd = open(t->path, (rw ? O_RDWR : O_RDONLY) | O_NOFOLLOW |
+	    O_CLOEXEC | O_NOCTTY);
+	if (io->fd < 0)
+		nf_die(NF_SYS, "%s: open:", t->path);
+	if (fstat(io->fd, &st) < 0)
+		nf_die(NF_SYS, "%s: fstat:", t->path);
+	if (st.st_ino != t->st.st_ino || st.st_dev != t->st.st_dev ||
+	    (uint64_t)st.st_size != io->size)
+		nf_die(NF_SYS, "%s: replaced or resized meanwhile", t->path);
 }
 
 /* ---- formatting ---- */
@@ -791,431 +587,78 @@ cmd_wait(struct tgt *t, long long ms)
 static int
 cmd_sum(struct tgt *t)
 {
-	static unsigned char buf[CHUNK];
+	static unsigned char buf[NF_CHUNK];
 	const unsigned char *p;
 	char kb[16];
-	struct sum s;
-	struct io io;
+	struct nf_sum s;
+	struct nf_io io;
 
 	need(t);
 	io_open(&io, t, 0);
-	sum_init(&s);
+	nf_sum_init(&s);
 	for (uint64_t off = 0; off < io.size;) {
-		size_t k = io.size - off < CHUNK ? (size_t)(io.size - off) :
-		    CHUNK;
+		size_t k = io.size - off < NF_CHUNK ? (size_t)(io.size - off) :
+		    NF_CHUNK;
 
-		if (!(p = io_get(&io, off, buf, k)))
+		if (!(p = nf_io_get(&io, off, buf, k)))
 			nf_die(NF_SYS, "%s: read:", tname(t, kb, sizeof(kb)));
-		sum_update(&s, p, k);
+		nf_sum_update(&s, p, k);
 		off += k;
 	}
-	io_close(&io);
-	nf_out("%016llx\n", (unsigned long long)sum_final(&s));
+	nf_io_close(&io);
+	nf_out("%016llx\n", (unsigned long long)nf_sum_final(&s));
 	return NF_OK;
-}
-
-/* ---- copying, checksummed ---- */
-
-/*
- * The copy runs in two threads: this one reads each chunk and checksums it
- * while a writer thread writes the chunk before, so the checksum costs no
- * time beyond the copy itself, and what is summed is exactly what is
- * written, even in a segment that changes meanwhile. Where no thread can be
- * had, the same loop runs alone.
- */
-#define NSLOT 4
-
-typedef const unsigned char *getfn(void *arg, uint64_t off,
-    unsigned char *buf, size_t k);
-typedef int putfn(void *arg, uint64_t off, const unsigned char *p, size_t k);
-
-static volatile sig_atomic_t caught;
-
-struct ring {
-	mtx_t mu;
-	cnd_t cv;
-	const unsigned char *p[NSLOT];
-	size_t len[NSLOT];
-	uint64_t off[NSLOT];
-	unsigned head, tail;	/* chunks handed over, chunks written */
-	int done, err;		/* err: errno of a failed write */
-	putfn *put;
-	void *arg;
-};
-
-static int
-writer(void *arg)
-{
-	struct ring *r = arg;
-
-	for (;;) {
-		unsigned i;
-		int e = 0;
-
-		mtx_lock(&r->mu);
-		while (r->tail == r->head && !r->done)
-			cnd_wait(&r->cv, &r->mu);
-		if (r->tail == r->head) {
-			mtx_unlock(&r->mu);
-			return 0;
-		}
-		i = r->tail % NSLOT;
-		e = r->err;
-		mtx_unlock(&r->mu);
-		if (!e && r->put(r->arg, r->off[i], r->p[i], r->len[i]) < 0)
-			e = errno ? errno : EIO;
-		mtx_lock(&r->mu);
-		r->err = e;
-		r->tail++;
-		cnd_broadcast(&r->cv);
-		mtx_unlock(&r->mu);
-	}
-}
-
-/* Copies SIZE bytes from get to put, summing them into s. 0 done; -1 with
- * errno and *failed 'r' (get) or 'w' (put); 1 when a signal stopped it. */
-static int
-copy_summed(uint64_t size, getfn *get, void *garg, putfn *put, void *parg,
-    struct sum *s, int *failed)
-{
-	static unsigned char bufs[NSLOT][CHUNK];
-	struct ring r;
-	thrd_t th;
-	uint64_t off = 0;
-	int threaded, rerr = 0, werr = 0;
-
-	memset(&r, 0, sizeof(r));
-	r.put = put;
-	r.arg = parg;
-	threaded = size > CHUNK && mtx_init(&r.mu, mtx_plain) ==
-	    thrd_success && cnd_init(&r.cv) == thrd_success &&
-	    thrd_create(&th, writer, &r) == thrd_success;
-	while (off < size && !caught) {
-		size_t k = size - off < CHUNK ? (size_t)(size - off) : CHUNK;
-		const unsigned char *p;
-		unsigned i = 0;
-
-		if (threaded) {
-			mtx_lock(&r.mu);
-			while (r.head - r.tail == NSLOT && !r.err)
-				cnd_wait(&r.cv, &r.mu);
-			werr = r.err;
-			i = r.head % NSLOT;
-			mtx_unlock(&r.mu);
-			if (werr)
-				break;
-		}
-		if (!(p = get(garg, off, bufs[i], k))) {
-			rerr = errno ? errno : EIO;
-			break;
-		}
-		sum_update(s, p, k);
-		if (threaded) {
-			mtx_lock(&r.mu);
-			r.p[i] = p;
-			r.len[i] = k;
-			r.off[i] = off;
-			r.head++;
-			cnd_broadcast(&r.cv);
-			mtx_unlock(&r.mu);
-		} else if (put(parg, off, p, k) < 0) {
-			werr = errno ? errno : EIO;
-			break;
-		}
-		off += k;
-	}
-	if (threaded) {
-		mtx_lock(&r.mu);
-		r.done = 1;
-		cnd_broadcast(&r.cv);
-		mtx_unlock(&r.mu);
-		thrd_join(th, NULL);
-		if (!werr)
-			werr = r.err;
-	}
-	if (rerr || werr) {
-		*failed = rerr ? 'r' : 'w';
-		errno = rerr ? rerr : werr;
-		return -1;
-	}
-	return caught ? 1 : 0;
-}
-
-static const unsigned char *
-get_io(void *arg, uint64_t off, unsigned char *buf, size_t k)
-{
-	return io_get(arg, off, buf, k);
-}
-
-static int
-put_io(void *arg, uint64_t off, const unsigned char *p, size_t k)
-{
-	return io_put(arg, off, p, k);
-}
-
-/* The backup's side: the contents start after its header. */
-struct bfile {
-	int fd;
-};
-
-static const unsigned char *
-get_file(void *arg, uint64_t off, unsigned char *buf, size_t k)
-{
-	return preadall(((struct bfile *)arg)->fd, buf, k, BK_HDR + off) < 0 ?
-	    NULL : buf;
-}
-
-static int
-put_file(void *arg, uint64_t off, const unsigned char *p, size_t k)
-{
-	int fd = ((struct bfile *)arg)->fd;
-
-	off += BK_HDR;
-	while (k) {
-		ssize_t w = pwrite(fd, p, k, (off_t)off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w, k -= (size_t)w, off += (uint64_t)w;
-	}
-	return 0;
-}
-
-/*
- * Straight from the segment's file to the backup, in the kernel, as cp(1)
- * copies (one copy, no page tables), in a thread of its own, while this one
- * reads the segment again for the checksum: no hand-over between the two,
- * so the checksum costs no time where there is a second CPU. Only for a
- * segment nobody attaches; the caller checks afterwards that nobody did.
- */
-struct direct {
-	int in, out;
-	uint64_t off, size;	/* where the contents start in `in` */
-	int err;
-};
-
-static int
-sender(void *arg)
-{
-	struct direct *d = arg;
-	off_t o = (off_t)d->off;
-
-	while ((uint64_t)o - d->off < d->size && !caught) {
-		uint64_t left = d->size - ((uint64_t)o - d->off);
-		ssize_t w = sendfile(d->out, d->in, &o, left < 0x40000000 ?
-		    (size_t)left : 0x40000000);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			d->err = w < 0 ? errno : EIO;
-			return 0;
-		}
-	}
-	return 0;
-}
-
-/* SIZE bytes from IN at IN_OFF to OUT at its offset, summed as get reads
- * them; returns as copy_summed. */
-static int
-copy_direct(int in, uint64_t in_off, int out, uint64_t size, getfn *get,
-    void *garg, struct sum *s, int *failed)
-{
-	static unsigned char buf[CHUNK];
-	struct direct d = { in, out, in_off, size, 0 };
-	const unsigned char *p;
-	thrd_t th;
-	int threaded, rerr = 0;
-
-	threaded = thrd_create(&th, sender, &d) == thrd_success;
-	for (uint64_t off = 0; off < size && !caught;) {
-		size_t k = size - off < CHUNK ? (size_t)(size - off) : CHUNK;
-
-		if (!(p = get(garg, off, buf, k))) {
-			rerr = errno ? errno : EIO;
-			break;
-		}
-		sum_update(s, p, k);
-		off += k;
-	}
-	if (threaded)
-		thrd_join(th, NULL);
-	else if (!rerr)
-		sender(&d);
-	if (rerr || d.err) {
-		*failed = rerr ? 'r' : 'w';
-		errno = rerr ? rerr : d.err;
-		return -1;
-	}
-	return caught ? 1 : 0;
-}
-
-/* ---- the backup file ---- */
-
-/*
- * A backup: a 512-byte header, then the contents. All numbers little-endian.
- *    0  magic "NFSHMBK1"     8  format version (1)   12  kind (1 SysV,
- *   2 POSIX)   16  key   20  mode   24  size   32  checksum of the
- *   contents (as `nfshm sum`)   40  saved at (Unix seconds)   48  uid
- *   52  gid   56  POSIX name (NUL-padded, 256 bytes)   504  checksum of
- *   bytes 0..503.
- */
-
-struct bk {
-	unsigned kind;
-	uint32_t key;
-	unsigned mode;
-	uint64_t size, sum, saved;
-	uint32_t uid, gid;
-	char name[256];
-};
-
-static void
-put32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void
-put64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t
-get32(const unsigned char *p)
-{
-	uint32_t v = 0;
-
-	for (int i = 3; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint64_t
-get64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint64_t
-hdrsum(const unsigned char *h)
-{
-	struct sum s;
-
-	sum_init(&s);
-	sum_update(&s, h, BK_HDR - 8);
-	return sum_final(&s);
-}
-
-static void
-bk_encode(const struct bk *b, unsigned char *h)
-{
-	memset(h, 0, BK_HDR);
-	memcpy(h, BK_MAGIC, 8);
-	put32(h + 8, BK_VERSION);
-	put32(h + 12, b->kind);
-	put32(h + 16, b->key);
-	put32(h + 20, b->mode);
-	put64(h + 24, b->size);
-	put64(h + 32, b->sum);
-	put64(h + 40, b->saved);
-	put32(h + 48, b->uid);
-	put32(h + 52, b->gid);
-	memcpy(h + 56, b->name, sizeof(b->name));
-	put64(h + BK_HDR - 8, hdrsum(h));
-}
-
-/* NULL ok, else why not. */
-static const char *
-bk_decode(const unsigned char *h, struct bk *b)
-{
-	if (memcmp(h, BK_MAGIC, 8))
-		return "not an nfshm backup (bad magic)";
-	if (get32(h + 8) != BK_VERSION)
-		return "backup format version not supported";
-	if (get64(h + BK_HDR - 8) != hdrsum(h))
-		return "header checksum mismatch: the backup is corrupt";
-	b->kind = get32(h + 12);
-	b->key = get32(h + 16);
-	b->mode = get32(h + 20) & 0777;
-	b->size = get64(h + 24);
-	b->sum = get64(h + 32);
-	b->saved = get64(h + 40);
-	b->uid = get32(h + 48);
-	b->gid = get32(h + 52);
-	memcpy(b->name, h + 56, sizeof(b->name));
-	b->name[sizeof(b->name) - 1] = '\0';
-	if ((b->kind != 1 && b->kind != 2) || (b->kind == 1 && !b->key) ||
-	    (b->kind == 2 && (b->name[0] != '/' || strchr(b->name + 1, '/'))))
-		return "header names no segment: the backup is corrupt";
-	return NULL;
 }
 
 /* ---- save ---- */
 
-/* The checksum of N bytes of the backup after its header. */
-static uint64_t
-sum_file(int fd, unsigned char *buf, uint64_t n, const char *file)
-{
-	struct sum s;
-
-	sum_init(&s);
-	for (uint64_t off = 0; off < n;) {
-		size_t k = n - off < CHUNK ? (size_t)(n - off) : CHUNK;
-
-		if (preadall(fd, buf, k, BK_HDR + off) < 0)
-			nf_die(NF_SYS, "%s: read:", file);
-		sum_update(&s, buf, k);
-		off += k;
-	}
-	return sum_final(&s);
-}
-
 static void
 on_sig(int sig)
 {
-	caught = sig;
+	nf_caught = sig;
 }
 
 static int
-cmd_save(struct tgt *t, const char *file)
+cmd_save(struct tgt *t, const char *file, pid_t fpid)
 {
-	unsigned char h[BK_HDR];
-	char tmp[4096], dir[4096], kb[16];
+	char kb[16], buf[NPIDS * 12 + 8];
 	const char *base = strrchr(file, '/');
 	struct stat st;
-	struct sum s;
-	struct bk b;
+	struct nf_bk b;
+	struct nf_bksave sv = { 0 };
+	struct freeze fz;
 	struct sigaction sa;
 	pid_t pids[NPIDS];
+	struct nf_io io;
 	unsigned long n;
-	long long t0 = nf_now_us();
-	static unsigned char rbuf[CHUNK];
-	struct bfile bf;
-	struct nf_seg now;
-	struct io io;
-	int fd, np, e, r, failed, direct;
+	int np, r, others = 0, found = 0;
 
 	/* The destination first: nothing is created if it is wrong. */
-	if (!*file || (base && !base[1]) || strlen(file) > sizeof(tmp) - 64)
+	if (!*file || (base && !base[1]) || strlen(file) > 4000)
 		nf_die(NF_USAGE, "%s: not a file name", file);
 	if (lstat(file, &st) == 0 && !S_ISREG(st.st_mode))
 		nf_die(NF_USAGE, "%s: %s", file, S_ISLNK(st.st_mode) ?
 		    "is a symbolic link (give the real path)" :
 		    "not a regular file");
 	need(t);
-	if ((n = attached(t, pids, &np)) && !force) {
-		char buf[NPIDS * 12 + 8];
-
+	if (fpid)
+		freeze_open(&fz, fpid);
+	n = attached(t, pids, &np);
+	for (int i = 0; i < np && i < NPIDS; i++)
+		*(pids[i] == fpid ? &found : &others) = 1;
+	if (fpid && np < 0)
+		nf_die(NF_SYS, "%s: cannot tell who has it attached (/proc/PID/"
+		    "maps unreadable): not stopping %d; nothing saved",
+		    tname(t, kb, sizeof(kb)), (int)fpid);
+	if (fpid && !found)
+		nf_die(NF_REFUSED, "--freeze %d: it does not have %s attached: "
+		    "not stopping a process that is not its server; nothing "
+		    "saved", (int)fpid, tname(t, kb, sizeof(kb)));
+	if (fpid && others && !force)
+		nf_warn("%s: attached by others too (%s): only %d is stopped; "
+		    "the copy may be torn (-f: no warning)", tname(t, kb,
+		    sizeof(kb)), pidlist(pids, np, buf, sizeof(buf)), (int)fpid);
+	if (!fpid && n && !force) {
 		if (np < 0 && t->posix)
 			nf_warn("%s: cannot tell who maps it (/proc/PID/maps "
 			    "unreadable): the copy may be torn (-f: no warning)",
@@ -1228,119 +671,45 @@ cmd_save(struct tgt *t, const char *file)
 	if (!t->posix)
 		nf_seg_warn(&t->s);
 
-	if (base)
-		memcpy(dir, file, (size_t)(base - file + 1)),
-		    dir[base - file + 1] = '\0';
-	else
-		nf_fmt(dir, sizeof(dir), ".");
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sig;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	for (int i = 0;; i++) {
-		nf_fmt(tmp, sizeof(tmp), "%s.%s.nfshm-%d-%d", base ? dir : "",
-		    base ? base + 1 : file, (int)getpid(), i);
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-		    O_CLOEXEC, 0600);
-		if (fd >= 0 || errno != EEXIST || i > 100)
-			break;
-	}
-	if (fd < 0)
-		nf_die(NF_SYS, "%s: open:", tmp);
-
 	memset(&b, 0, sizeof(b));
-	b.kind = t->posix ? 2 : 1;
+	b.kind = t->posix ? NF_BK_POSIX : NF_BK_SYSV;
 	b.key = t->posix ? 0 : t->key;
 	b.mode = t->posix ? (unsigned)t->st.st_mode & 0777 : t->s.mode;
-	b.size = tsize(t);
 	b.saved = (uint64_t)time(NULL);
 	b.uid = t->posix ? t->st.st_uid : t->s.uid;
 	b.gid = t->posix ? t->st.st_gid : t->s.gid;
 	if (t->posix)
 		nf_fmt(b.name, sizeof(b.name), "%s", t->name);
-	/* A header that cannot pass until it is rewritten at the end. */
-	memset(h, 0, sizeof(h));
-	if (nf_writeall(fd, h, sizeof(h)) < 0)
-		goto fail_write;
-
 	io_open(&io, t, 0);
-	sum_init(&s);
-	bf.fd = fd;
-	/* sendfile writes at the file's offset: past the header. */
-	direct = !t->posix && io.fd >= 0 && t->s.nattch == 0;
-	r = direct ? copy_direct(io.fd, 0, fd, b.size, get_io, &io, &s,
-	    &failed) :
-	    copy_summed(b.size, get_io, &io, put_file, &bf, &s, &failed);
-	io_close(&io);
-	if (r == 0 && direct && (nf_seg_byid(t->s.shmid, &now) != 0 ||
-	    now.nattch || now.lpid != getpid())) {
-		/* Someone attached since our look (the last attach or detach
-		 * is no longer ours): the sum must be of what was written. */
-		int rfd = open(tmp, O_RDONLY | O_CLOEXEC);
-
-		nf_warn("%s: attached during the save: the copy may be torn",
-		    tname(t, kb, sizeof(kb)));
-		if (rfd < 0)
-			goto fail_write;
-		b.sum = sum_file(rfd, rbuf, b.size, tmp);
-		close(rfd);
-	} else
-		b.sum = sum_final(&s);
-	if (r < 0 && failed == 'r') {
-		e = errno;
-		close(fd);
-		unlink(tmp);
-		errno = e;
-		nf_die(NF_SYS, "%s: read:", tname(t, kb, sizeof(kb)));
+	sv.io = &io;
+	/* Copied in the kernel when nothing else writes (nothing attached,
+	 * or only the server, stopped); checked after. */
+	sv.direct = !t->posix && (fpid ? !others : t->s.nattch == 0);
+	sv.shmid = t->posix ? -1 : t->s.shmid;
+	sv.natt = fpid ? n : 0;
+	sv.label = tname(t, kb, sizeof(kb));
+	if (fpid) {
+		freeze_stop(&fz);
+		sv.copied = freeze_resume;
+		sv.arg = &fz;
 	}
-	if (r < 0)
-		goto fail_write;
-	if (caught) {
-		int sig = caught;
+	r = nf_bk_save(&sv, &b, file);
+	if (fpid)
+		freeze_resume(&fz);
+	nf_io_close(&io);
+	if (r == 1) {
+		int sig = nf_caught;
 
-		unlink(tmp);
 		signal(sig, SIG_DFL);
 		raise(sig);
 		_exit(128 + sig);
 	}
-	bk_encode(&b, h);
-	if (pwrite(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h))
-		goto fail_write;
-	if (fsync(fd) < 0) {
-		e = errno;
-		close(fd);
-		unlink(tmp);
-		errno = e;
-		nf_die(NF_SYS, "%s: fsync:", tmp);
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		goto fail_write;
-	}
-	if (rename(tmp, file) < 0) {
-		e = errno;
-		unlink(tmp);
-		errno = e;
-		nf_die(NF_SYS, "%s: rename:", file);
-	}
-	/* The rename itself is durable only once the directory is. */
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	nf_debug("%s: %llu bytes saved to %s in %lld ms, sum %016llx",
-	    tname(t, kb, sizeof(kb)), (unsigned long long)b.size, file,
-	    (nf_now_us() - t0) / 1000, (unsigned long long)b.sum);
-	return NF_OK;
-fail_write:
-	e = errno;
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	errno = e;
-	nf_die(NF_SYS, "%s: write: %m (the previous %s is untouched)", tmp,
-	    file);
+	return r;
 }
 
 /* ---- locks, for rm and restore ---- */
@@ -1352,7 +721,7 @@ lock(const struct nf_addr *a, long long ms)
 
 	if (!a->pidfile)
 		return -1;
-	r = nf_restart_lock(a->pidfile, ms, &fd);
+	r = nf_restart_lock(a->pidfile, a->unsafe, ms, &fd);
 	if (r == NF_BUSY)
 		nf_die(NF_BUSY, "%s: a restart is in progress (%s.lock is "
 		    "held); nothing done", a->pidfile, a->pidfile);
@@ -1429,42 +798,56 @@ drop(const struct tgt *t)
 		shmctl(t->s.shmid, IPC_RMID, NULL);
 }
 
+/*
+ * After the copy: is the data there, and did anyone attach meanwhile? A
+ * server that attached during the copy may have read a mixture, or written
+ * into it. NATT: the attachments before the copy (0 unless --force).
+ */
+static void
+check_after(struct tgt *t, unsigned long natt)
+{
+	pid_t pids[NPIDS];
+	char buf[NPIDS * 12 + 8], kb[16];
+	int np, r;
+
+	if (!t->posix) {
+		if ((r = nf_seg_disturbed(t->s.shmid, natt, &t->s)) == 0)
+			return;
+		t->s.key = t->key;
+		if (r == 2)
+			nf_die(NF_SYS, "%s: destroyed during the restore (%s): "
+			    "the restored data is not there", tname(t, kb,
+			    sizeof(kb)), nf_shm_rmid_forced() == 1 ?
+			    "kernel.shm_rmid_forced=1" : "removed by someone");
+	} else if (find(t) != 0)
+		nf_die(NF_SYS, "%s: removed during the restore: the restored "
+		    "data is not there", t->path);
+	if (attached(t, pids, &np) <= natt && t->posix)
+		return;
+	nf_die(NF_SYS, "%s: attached by another process during the restore "
+	    "(attached now: %s): it may have read or written a mixture of "
+	    "the old and the restored data; stop it and restore again",
+	    tname(t, kb, sizeof(kb)), pidlist(pids, np, buf, sizeof(buf)));
+}
+
 static int
 cmd_restore(const char *file, struct tgt *t, int have_tgt,
     const struct nf_addr *a, long long ms)
 {
-	unsigned char h[BK_HDR];
 	char kb[16];
-	static unsigned char buf[CHUNK];
-	const char *why;
-	struct stat st;
-	struct sum s;
-	struct bk b;
-	struct io io;
-	struct bfile bf;
+	pid_t pids[NPIDS];
+	struct nf_bk b;
+	struct nf_io io;
 	long long t0 = nf_now_us();
-	int fd, created = 0, failed;
+	unsigned long natt = 0;
+	int fd, created = 0, failed, r, np, found;
 
 	/* All of the input first: the file, its header, its checksum. */
-	/* O_NONBLOCK: a FIFO must not hang us before it is refused. */
-	if ((fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) < 0)
-		nf_die(errno == ENOENT ? NF_USAGE : NF_SYS, "%s: open:", file);
-	if (fstat(fd, &st) < 0)
-		nf_die(NF_SYS, "%s: fstat:", file);
-	if (!S_ISREG(st.st_mode))
-		nf_die(NF_USAGE, "%s: not a regular file", file);
-	if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h))
-		nf_die(NF_USAGE, "%s: not an nfshm backup (too short)", file);
-	if ((why = bk_decode(h, &b)))
-		nf_die(NF_USAGE, "%s: %s; nothing restored", file, why);
-	if ((uint64_t)st.st_size != BK_HDR + b.size)
-		nf_die(NF_USAGE, "%s: %lld bytes, the header says %llu: the "
-		    "backup is truncated or corrupt; nothing restored", file,
-		    (long long)st.st_size, (unsigned long long)(BK_HDR +
-		    b.size));
+	if ((r = nf_bk_open(file, &b, &fd)) != NF_OK)
+		nf_exit(r);
 	if (!have_tgt) {
 		memset(t, 0, sizeof(*t));
-		if (b.kind == 2)
+		if (b.kind == NF_BK_POSIX)
 			parse_posix(b.name, t);
 		else
 			t->key = b.key;
@@ -1472,13 +855,11 @@ cmd_restore(const char *file, struct tgt *t, int have_tgt,
 	if (!t->posix && b.size == 0)
 		nf_die(NF_USAGE, "%s: an empty backup cannot become a SysV "
 		    "segment", file);
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	if (sum_file(fd, buf, b.size, file) != b.sum)
-		nf_die(NF_USAGE, "%s: checksum mismatch: the backup is corrupt; "
-		    "nothing restored", file);
+	if ((r = nf_bk_verify(fd, &b, file)) != NF_OK)
+		nf_exit(r);
 
 	lock(a, ms);
-	if (find(t) == 0) {
+	if ((found = find(t) == 0)) {
 		if (tsize(t) != b.size)
 			nf_die(NF_REFUSED, "%s: has %llu bytes, the backup %llu: "
 			    "not restored (nfshm rm it first)", tname(t, kb,
@@ -1489,7 +870,19 @@ cmd_restore(const char *file, struct tgt *t, int have_tgt,
 			    "(a new server would not find it)", tname(t, kb,
 			    sizeof(kb)));
 		check_detached(t, "restored");
-	} else if (t->posix) {
+		natt = attached(t, pids, &np);
+	}
+	/* With nothing else attached, the kernel would destroy what we
+	 * write at our own detach. */
+	if (!t->posix && natt == 0 && nf_shm_rmid_forced() == 1)
+		nf_die(NF_REFUSED, "%s: kernel.shm_rmid_forced=1 would destroy "
+		    "the segment as soon as nfshm detaches (nothing else is "
+		    "attached): not restored (nfrestart --restore stays "
+		    "attached until the new server is)", tname(t, kb,
+		    sizeof(kb)));
+	if (found)
+		;
+	else if (t->posix) {
 		int pfd = open(t->path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
 		    O_CLOEXEC, b.mode);
 
@@ -1509,58 +902,36 @@ cmd_restore(const char *file, struct tgt *t, int have_tgt,
 		if (lstat(t->path, &t->st) < 0)
 			nf_die(NF_SYS, "%s: lstat:", t->path);
 	} else {
-		int id = shmget((key_t)t->key, (size_t)b.size, IPC_CREAT |
-		    IPC_EXCL | (int)b.mode);
-		struct shmid_ds ds;
-
-		if (id < 0)
+		if (nf_bk_create(&b, t->key, &t->s) < 0)
 			nf_die(NF_SYS, "%s: shmget:", tname(t, kb, sizeof(kb)));
 		created = 1;
-		/* As root, give it back to its owner, as it was saved. */
-		if (geteuid() == 0 && shmctl(id, IPC_STAT, &ds) == 0) {
-			ds.shm_perm.uid = b.uid;
-			ds.shm_perm.gid = b.gid;
-			if (shmctl(id, IPC_SET, &ds) < 0)
-				nf_warn("%s: shmctl IPC_SET: %m", tname(t, kb,
-				    sizeof(kb)));
-		}
-		if (nf_seg_byid(id, &t->s) != 0)
-			nf_die(NF_SYS, "%s: created, then lost", tname(t, kb,
-			    sizeof(kb)));
-		t->s.key = t->key;
 	}
-	if (!t->posix && b.kind == 1 && b.key != t->key)
+	if (!t->posix && b.kind == NF_BK_SYSV && b.key != t->key)
 		nf_info("%s: the backup was saved from 0x%08x", tname(t, kb,
 		    sizeof(kb)), (unsigned)b.key);
 
 	/* Copy, checksumming again what is written: the file could have
 	 * changed in place since it was verified. */
 	io_open(&io, t, 1);
-	sum_init(&s);
-	bf.fd = fd;
-	if ((io.fd >= 0 ? copy_direct(fd, BK_HDR, io.fd, b.size, get_file,
-	    &bf, &s, &failed) : copy_summed(b.size, get_file, &bf, put_io, &io,
-	    &s, &failed)) < 0) {
+	r = nf_bk_load(fd, &io, &b, &failed);
+	nf_io_close(&io);
+	close(fd);
+	if (r != 0) {
 		int e = errno;
 
-		io_close(&io);
 		if (created)
 			drop(t);
 		errno = e;
+		if (r == 2)
+			nf_die(NF_SYS, "%s: changed while it was restored: %s",
+			    file, created ? "the new segment was removed" :
+			    "the segment holds a mixture; restore again");
 		nf_die(NF_SYS, "%s: %s: %m: %s", failed == 'r' ? file :
 		    tname(t, kb, sizeof(kb)), failed == 'r' ? "read" : "write",
 		    created ? "the new segment was removed" :
 		    "the segment holds a mixture; restore again");
 	}
-	io_close(&io);
-	close(fd);
-	if (sum_final(&s) != b.sum) {
-		if (created)
-			drop(t);
-		nf_die(NF_SYS, "%s: changed while it was restored: %s",
-		    file, created ? "the new segment was removed" :
-		    "the segment holds a mixture; restore again");
-	}
+	check_after(t, natt);
 	if (!t->posix)
 		nf_seg_warn(&t->s);
 	nf_debug("%s: %llu bytes restored from %s in %lld ms%s",
@@ -1584,6 +955,7 @@ main(int argc, char **argv)
 		{ "no-header", no_argument, NULL, 'H' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "freeze", required_argument, NULL, NF_OPT_TOOL },
 		NF_COMMON_LONG,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -1592,9 +964,11 @@ main(int argc, char **argv)
 	struct tgt t;
 	const char *cmd, *why, *topt = NULL;
 	long long ms = -1;
+	unsigned long long fpid = 0;
 	int c, have_tgt = 0, is_ls, is_lock;
 
 	nf_init(argv[0]);
+	nf_copy_threads();
 	if (argc < 2)
 		usage();
 	cmd = argv[1];
@@ -1614,13 +988,13 @@ main(int argc, char **argv)
 	is_ls = !strcmp(cmd, "ls");
 	is_lock = !strcmp(cmd, "rm") || !strcmp(cmd, "restore");
 	argc--, argv++;
-	while ((c = getopt_long(argc, argv, "C:fHhI:k:p:qS:t:u:vV", lo,
-	    NULL)) != -1) {
+	while ((c = nf_getopt(argc, argv, "C:fHhI:k:p:qS:t:u:vV",
+	    lo)) != -1) {
 		switch (c) {
 		case 'C': case 'I': case 'p': case 'S':
 			if (is_ls || (c == 'p' && !is_lock))
 				usage();
-			nf_addr_opt(&a, c, optarg);
+			nf_addr_opt(&a, c, nf_optarg);
 			break;
 		case 'f':
 			force = 1;
@@ -1635,20 +1009,28 @@ main(int argc, char **argv)
 		case 'k':
 			if (!is_ls || f.bykey)
 				usage();
-			parse_tgt(optarg, &f.k);
+			parse_tgt(nf_optarg, &f.k);
 			f.bykey = 1;
 			break;
 		case 't':
 			if (strcmp(cmd, "wait") && !is_lock)
 				usage();
-			topt = optarg;
-			if (nf_parse_dur(optarg, &ms, &why) < 0)
-				nf_die(NF_USAGE, "-t %s: %s", optarg, why);
+			topt = nf_optarg;
+			if (nf_parse_dur(nf_optarg, &ms, &why) < 0)
+				nf_die(NF_USAGE, "-t %s: %s", nf_optarg, why);
+			break;
+		case NF_OPT_TOOL:
+			if (strcmp(cmd, "save") || fpid)
+				usage();
+			if (nf_parse_ulong(nf_optarg, 2, nf_pid_max(), &fpid,
+			    &why) < 0 || fpid == (unsigned long long)getpid())
+				nf_die(NF_USAGE, "--freeze %s: %s", nf_optarg,
+				    fpid ? "our own pid" : why);
 			break;
 		case 'u':
 			if (!is_ls || f.byuid)
 				usage();
-			f.uid = parse_user(optarg);
+			f.uid = parse_user(nf_optarg);
 			f.byuid = 1;
 			break;
 		default:
@@ -1657,8 +1039,8 @@ main(int argc, char **argv)
 			break;
 		}
 	}
-	argc -= optind;
-	argv += optind;
+	argc -= nf_optind;
+	argv += nf_optind;
 	if (!strcmp(cmd, "key"))
 		nf_exit(cmd_key(argc, argv));
 	if (is_ls)
@@ -1696,7 +1078,7 @@ main(int argc, char **argv)
 	if (!strcmp(cmd, "save")) {
 		if (argc != 1)
 			usage();
-		nf_exit(cmd_save(&t, argv[0]));
+		nf_exit(cmd_save(&t, argv[0], (pid_t)fpid));
 	}
 	if (argc)
 		usage();

@@ -26,16 +26,6 @@ usage(void)
 	nf_usage_die(usage_text);
 }
 
-/* A live process that fails the guard but carries the name we were told
- * to expect may be the server itself, restarted without rewriting its file:
- * refuse rather than guess. */
-static int
-lookalike(const struct nf_target *t, const struct nf_verdict *vd)
-{
-	return t->pf && t->name && vd->v == NF_G_STALE &&
-	    strcmp(vd->why, "has another name") != 0;
-}
-
 static void
 plan(const struct nf_target *t, const struct nf_verdict *vd, const char *sn)
 {
@@ -43,9 +33,8 @@ plan(const struct nf_target *t, const struct nf_verdict *vd, const char *sn)
 
 	if (vd->v == NF_G_OK)
 		nf_out("%d: would send %s: %s", (int)t->pid, sn, vd->why);
-	else if (lookalike(t, vd))
-		nf_out("%d: would refuse: %s, but it is named %s",
-		    (int)t->pid, vd->why, t->name);
+	else if (vd->v == NF_G_LOOKALIKE)
+		nf_out("%d: would refuse: %s", (int)t->pid, vd->why);
 	else
 		nf_out("%d: would not signal: %s", (int)t->pid, vd->why);
 	nf_out("%s%s%s\n", *e ? " (" : "", e, *e ? ")" : "");
@@ -77,15 +66,13 @@ one(const struct nf_target *t, int sig, const char *sn)
 			    vd.evidence);
 		}
 		return NF_OK;
+	case NF_G_LOOKALIKE:
+		/* It may be the server itself: refuse rather than guess. */
+		if (!dryrun)
+			nf_warn("%d: refused: %s: it may be the server", pid,
+			    vd.why);
+		return NF_REFUSED;
 	case NF_G_STALE:
-		if (lookalike(t, &vd)) {
-			if (!dryrun)
-				nf_warn("%d: refused: %s, but it is named %s: "
-				    "it may be the server", pid, vd.why,
-				    t->name);
-			return NF_REFUSED;
-		}
-		/* FALLTHROUGH */
 	case NF_G_GONE:
 		if (!dryrun)
 			nf_info("%d: not signalled: %s", pid, vd.why);
@@ -131,25 +118,27 @@ main(int argc, char **argv)
 	int c, sig, rc = -1;
 
 	nf_init(argv[0]);
-	while ((c = getopt_long(argc, argv, NF_ADDR_SHORT "hnqs:vV", lo,
-	    NULL)) != -1) {
-		if (nf_addr_opt(&a, c, optarg))
+	while ((c = nf_getopt(argc, argv, NF_ADDR_SHORT "hnqs:vV",
+	    lo)) != -1) {
+		if (nf_addr_opt(&a, c, nf_optarg))
 			continue;
 		switch (c) {
 		case 'n':
 			dryrun = 1;
 			break;
 		case 's':
-			sigarg = optarg;
+			sigarg = nf_optarg;
 			break;
 		default:
-			if (!nf_common_opt(c, usage_text, "nfsignal"))
+			if (!nf_common_opt(c, usage_text, "nfsignal")) {
+				nf_sigopt_hint();
 				usage();
+			}
 			break;
 		}
 	}
-	argc -= optind;
-	argv += optind;
+	argc -= nf_optind;
+	argv += nf_optind;
 	if (sigarg) {
 		if (nf_parse_sig(sigarg, &sig, &why) < 0)
 			nf_die(NF_USAGE, "-s %s: %s", sigarg, why);
@@ -163,6 +152,7 @@ main(int argc, char **argv)
 	t.name = a.name;
 	t.has_key = a.has_key;
 	t.key = a.key;
+	nf_target_like(&t, &a, NULL);
 	if (a.pidfile) {
 		nf_pidfile_read(a.pidfile, a.unsafe, &pf);
 		if (pf.status != NF_PF_OK)

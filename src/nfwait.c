@@ -21,7 +21,6 @@ static const char usage_text[] =
 "              [-p FILE | -S SERVER -I ID | PID ...]\n"
 "       nfwait -h | -V\n";
 
-static unsigned char *done;	/* one bit per PID, sized for pid_max */
 static long long t0;
 
 static void
@@ -30,22 +29,20 @@ usage(void)
 	nf_usage_die(usage_text);
 }
 
+/* Exited: on stdout as it happens; still running at the end: on stderr. */
 static void
-exited(pid_t pid, void *arg)
+event(pid_t pid, int ev, void *arg)
 {
 	long long d = nf_now_us() - t0;
 
 	(void)arg;
-	done[pid / 8] |= (unsigned char)(1u << (pid % 8));
+	if (ev == NF_W_LEFT) {
+		nf_warn("%d: still running", (int)pid);
+		return;
+	}
 	nf_out("%d\n", (int)pid);
 	nf_debug("%d exited after %lld.%06lld s", (int)pid, d / 1000000,
 	    d % 1000000);
-}
-
-static int
-isdone(pid_t pid)
-{
-	return done[pid / 8] & (1u << (pid % 8));
 }
 
 static void *
@@ -57,55 +54,6 @@ emap(size_t len)
 	if (m == MAP_FAILED)
 		nf_die(NF_SYS, "mmap:");
 	return m;
-}
-
-/*
- * Before waiting: a target the guard says is gone is reported at once; one
- * that is not the process meant (a PID reused since the file was written,
- * another name than --name) is left alone; one whose facts cannot be read
- * ends the run (3), since a schedule must not signal it.
- */
-static size_t
-sift(struct nf_target *t, size_t n, int check, size_t *gone)
-{
-	size_t k = 0;
-	int bad = 0;
-
-	*gone = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		struct nf_verdict vd;
-
-		if (t[i].pid == getpid()) {
-			nf_info("%d: not waited for: is ourselves", (int)t[i].pid);
-			continue;
-		}
-		if (!check) {
-			t[k++] = t[i];
-			continue;
-		}
-		switch (nf_guard(&t[i], &vd)) {
-		case NF_G_OK:
-			t[k++] = t[i];
-			break;
-		case NF_G_GONE:
-			exited(t[i].pid, NULL);
-			(*gone)++;
-			break;
-		case NF_G_STALE:
-			nf_info("%d: not waited for: %s%s", (int)t[i].pid,
-			    vd.why, t[i].pf ? " (the process the pid file "
-			    "named is gone)" : "");
-			break;
-		default:
-			nf_warn("%d: %s", (int)t[i].pid, vd.why);
-			bad = 1;
-		}
-	}
-	nf_outflush();
-	if (bad)
-		nf_exit(NF_SYS);
-	return k;
 }
 
 int
@@ -126,36 +74,39 @@ main(int argc, char **argv)
 	struct nf_sched sc;
 	const char *sigarg = NULL, *sched = NULL, *why;
 	long long ms = -1;
-	size_t n, left;
+	size_t n, k;
 	int c, sig, any = 0, rc;
+	struct nf_watchopt wo = { 0 };
 
 	nf_init(argv[0]);
-	while ((c = getopt_long(argc, argv, NF_ADDR_SHORT "hqr:s:t:vV", lo,
-	    NULL)) != -1) {
-		if (nf_addr_opt(&a, c, optarg))
+	while ((c = nf_getopt(argc, argv, NF_ADDR_SHORT "hqr:s:t:vV",
+	    lo)) != -1) {
+		if (nf_addr_opt(&a, c, nf_optarg))
 			continue;
 		switch (c) {
 		case 'r':
-			sched = optarg;
+			sched = nf_optarg;
 			break;
 		case 's':
-			sigarg = optarg;
+			sigarg = nf_optarg;
 			break;
 		case 't':
-			if (nf_parse_dur(optarg, &ms, &why) < 0)
-				nf_die(NF_USAGE, "-t %s: %s", optarg, why);
+			if (nf_parse_dur(nf_optarg, &ms, &why) < 0)
+				nf_die(NF_USAGE, "-t %s: %s", nf_optarg, why);
 			break;
 		case NF_OPT_ANY:
 			any = 1;
 			break;
 		default:
-			if (!nf_common_opt(c, usage_text, "nfwait"))
+			if (!nf_common_opt(c, usage_text, "nfwait")) {
+				nf_sigopt_hint();
 				usage();
+			}
 			break;
 		}
 	}
-	argc -= optind;
-	argv += optind;
+	argc -= nf_optind;
+	argv += nf_optind;
 	if (sigarg) {
 		if (!sched)
 			nf_die(NF_USAGE, "-s %s: -s is the signal of a bare -r DUR; "
@@ -171,7 +122,6 @@ main(int argc, char **argv)
 	if (a.pidfile && argc)
 		nf_die(NF_USAGE, "give -p FILE (or -S SERVER -I ID) or PIDs, "
 		    "not both");
-	done = emap(nf_pid_max() / 8 + 1);
 	t0 = nf_now_us();
 	if (a.pidfile) {
 		nf_pidfile_read(a.pidfile, a.unsafe, &pf);
@@ -189,47 +139,30 @@ main(int argc, char **argv)
 	} else
 		p = nf_read_pids(argc, argv, &n);
 	t = emap(n * sizeof(*t));
+	k = 0;
 	for (size_t i = 0; i < n; i++) {
-		t[i].pid = p[i];
-		t[i].pf = a.pidfile ? &pf : NULL;
-		t[i].name = a.name;
-		t[i].has_key = a.has_key;
-		t[i].key = a.key;
+		if (p[i] == getpid()) {
+			nf_info("%d: not waited for: is ourselves", (int)p[i]);
+			continue;
+		}
+		t[k].pid = p[i];
+		t[k].pf = a.pidfile ? &pf : NULL;
+		t[k].name = a.name;
+		t[k].has_key = a.has_key;
+		t[k].key = a.key;
+		nf_target_like(&t[k], &a, NULL);
+		k++;
 	}
-	/* Bare PIDs are watched as they are (a pidfd pins each at once); a
-	 * PID file's PID, or a --name, is judged by the guard first. */
-	{
-		size_t gone;
-
-		n = sift(t, n, a.pidfile || a.name, &gone);
-		if (n == 0 || (any && gone))
-			nf_exit(NF_OK);
-	}
-	if (sched) {
-		rc = nf_run_sched_for(t, n, &sc, any, ms, exited, NULL);
-		if (rc != NF_TIMEOUT)
-			nf_exit(rc);
-	} else {
-		if (a.pidfile)
-			p = &t[0].pid;
-		else
-			for (size_t i = 0; i < n; i++)
-				p[i] = t[i].pid;
-		left = nf_wait(p, n, any, ms, exited, NULL);
-		if (left == (size_t)-1)
-			nf_die(NF_SYS, "wait:");
-		if (left == 0 || (any && left < n))
-			nf_exit(NF_OK);
-	}
-	nf_outflush();
-	/* The survivors: those not seen to exit that still pass the guard
-	 * (a schedule counts a target that fails it as gone). */
-	for (size_t i = 0; i < n; i++) {
-		struct nf_verdict vd;
-
-		if (!isdone(t[i].pid) && nf_guard(&t[i], &vd) != NF_G_GONE &&
-		    vd.v != NF_G_STALE)
-			nf_warn("%d: still running", (int)t[i].pid);
-	}
-	nf_exit(NF_TIMEOUT);
+	/*
+	 * Bare PIDs are watched as they are (a pidfd pins each at once); a
+	 * PID file's PID, or a --name, is judged by the guard first, after
+	 * its pidfd is open. A schedule then signals what was pinned.
+	 */
+	wo.any = any;
+	wo.ms = ms;
+	wo.judge = a.pidfile || a.name;
+	wo.verb = "waited for";
+	wo.cb = event;
+	rc = nf_watch(t, k, sched ? &sc : NULL, &wo);
+	nf_exit(rc);
 }

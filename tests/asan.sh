@@ -17,14 +17,21 @@
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 CC=${ASAN_CC:-clang}
 TOOLS="nfpid nfsignal nfwait nfshm nfrestart"
-LIBSRC="addr fmt guard msg parse pidfd pidfile proc shm shmhdr sig wait"
 CFLAGS="-std=c11 -g -O1 -Wall -Wextra -fno-omit-frame-pointer"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 LOGS=$TOP/bin/asan/logs
 rc=0
 
-lib() {
-	for l in $LIBSRC; do printf ' %s' "$TOP/src/lib/$l.c"; done
+lib() {	# every library source: what libnf.a is built from
+	for l in "$TOP"/src/lib/*.c; do printf ' %s' "$l"; done
+}
+
+mods() {	# TOOL: its private modules, as the Makefile links them
+	case $1 in
+	nfshm) printf ' %s' "$TOP/src/nfshm-freeze.c" ;;
+	nfrestart) printf ' %s' "$TOP/src/nfrestart-backup.c" \
+	    "$TOP/src/nfrestart-notify.c" ;;
+	esac
 }
 
 build() {	# CC DIR EXTRA-FLAGS TOOL...
@@ -32,11 +39,10 @@ build() {	# CC DIR EXTRA-FLAGS TOOL...
 	shift 3
 	mkdir -p "$_dir"
 	for t; do
-		# A tool's private modules (src/nfrestart-notify.c) go with it.
-		_m=$(ls "$TOP/src/$t"-*.c 2> /dev/null | grep -v -- -win.c)
-		echo "$_cc $CFLAGS $_fl -o $_dir/$t src/$t.c" $_m "src/lib/*.c"
+		echo "$_cc $CFLAGS $_fl -o $_dir/$t src/$t.c$(mods $t) src/lib/*.c"
 		# shellcheck disable=SC2046
-		$_cc $CFLAGS $_fl -o "$_dir/$t" "$TOP/src/$t.c" $_m $(lib) || exit 3
+		$_cc $CFLAGS $_fl -o "$_dir/$t" "$TOP/src/$t.c" $(mods $t) $(lib) ||
+		    exit 3
 	done
 }
 

@@ -42,7 +42,7 @@ for f in $files; do
 	case $f in */*) ;; *) f=$TOP/tests/$f ;; esac
 	case $f in *.test) ;; *) f=$f.test ;; esac
 	echo "== $(basename "$f")"
-	NF_FRESH_IPC=0
+	NF_FRESH_IPC=0 NF_NEEDS_IPC=0
 	. "$f"
 done
 

@@ -50,3 +50,45 @@ unpeer() {
 	done
 	return 0
 }
+
+# A failing case says what it wanted and what it got (on stderr, which the
+# harness prints under FAIL):
+#   no WANTED GOT   one thing missed; the case goes on and fails at the end
+#   exits RC        nfr's status, kept in $r, is RC (else its stderr, err)
+#   says ERE        nfr's stderr (err) matches ERE
+#   oldpeer NAME ARG... a peer that runs and polls, or the case ends here
+#   verdict         stops every peer of the case; fails if anything was missed
+no() {
+	printf 'wanted: %s\n   got: %s\n' "$1" "$2" >&2
+	_missed=1
+}
+
+exits() {
+	[ "$r" = "$1" ] ||
+	    no "exit $1" "exit $r; stderr: $(tr '\n' ' ' < err 2> /dev/null)"
+}
+
+says() {
+	grep -Eq -- "$1" err 2> /dev/null ||
+	    no "stderr matching /$1/" "$(tr '\n' ' ' < err 2> /dev/null)"
+}
+
+oldpeer() {
+	peer "$@" && polling "$1" && return 0
+	no "peer $1 running and polling" \
+	    "log: $(tr '\n' ' ' < "$1.log" 2> /dev/null) $(cat "$1.err" 2> /dev/null)"
+	verdict
+	exit 1
+}
+
+verdict() {
+	for _u in *.upid */*.upid; do
+		[ -s "$_u" ] && stop "$(cat "$_u")"
+	done
+	[ -z "${_missed:-}" ]
+}
+
+# logof NAME: NAME.log on one line, for a "got".
+logof() {
+	tr '\n' ' ' < "$1.log" 2> /dev/null
+}

@@ -14,7 +14,7 @@
 #   -s SIG, -r SCHED   signal names, restart/stop/reload first
 #   --shm KEY, nfshm KEY operands and ls -k
 #                      the keys `nfshm ls -H` lists
-#   -p, -o, --ready-file, save/restore FILE
+#   -p, -o, --ready-file, --backup, --restore, save/restore FILE
 #                      files, relative to the -C directory (the tools chdir
 #                      there before they open anything)
 #   -C DIR             directories
@@ -61,9 +61,10 @@ _nf_sig() {
 			[[ $s == "${c,,}"* ]] && COMPREPLY+=("$p$s")
 			continue ;;
 		esac
+		# STOP is refused (stop or SIGSTOP?): only SIGSTOP is offered.
 		if [[ $u == SIG* && SIG$s == "$u"* ]]; then
 			COMPREPLY+=("${p}SIG$s")
-		elif [[ $s == "$u"* ]]; then
+		elif [[ $s != STOP && $s == "$u"* ]]; then
 			COMPREPLY+=("$p$s")
 		fi
 	done
@@ -183,7 +184,7 @@ _nf_command() {
 # option whose value the current word is, or empty) and _nf_pre (the
 # text before the value in the current word: "--opt=" or "").
 _nf_scan() {
-	local a=$1 stop=$2 i w o v n=$COMP_CWORD dd=0
+	local a=${1//[[:space:]]/ } stop=$2 i w o v n=$COMP_CWORD dd=0
 	_nf_dir=. _nf_S= _nf_I= _nf_ops=() _nf_cmd=0 _nf_want= _nf_pre=
 	_nf_dd=0
 	_nf_cur=${COMP_WORDS[COMP_CWORD]}
@@ -290,7 +291,8 @@ _nf_value() {
 	local p=$_nf_pre c=$_nf_cur
 	case $_nf_want in
 	-C|--chdir) _nf_files "$p" "$c" . d ;;
-	-p|--pidfile|-o|--log|--ready-file) _nf_files "$p" "$c" "$_nf_dir" ;;
+	-p|--pidfile|-o|--log|--ready-file|--backup|--restore)
+		_nf_files "$p" "$c" "$_nf_dir" ;;
 	-S|--server) _nf_servers "$p" "$c" "$_nf_dir" "$_nf_I" ;;
 	-I|--id) _nf_ids "$p" "$c" "$_nf_dir" "$_nf_S" ;;
 	-s|--signal) _nf_sig "$p" "$c" ;;
@@ -386,7 +388,7 @@ _nfwait() {
 }
 
 _nfshm() {
-	local sub opts a=' -p -S -I -C -t -k -u --pidfile --server --id --chdir --timeout --key --user '
+	local sub opts a=' -p -S -I -C -t -k -u --pidfile --server --id --chdir --timeout --key --user --freeze '
 	local addr='-C -S -I --chdir --server --id' n
 	_nf_start "$1" 2
 	if ((COMP_CWORD == 1)); then
@@ -399,7 +401,7 @@ _nfshm() {
 	ls) opts='-H -q -v -k -u --no-header --quiet --verbose --key --user' ;;
 	stat|sum) opts="-q -v --quiet --verbose $addr" ;;
 	wait) opts="-q -v -t --quiet --verbose --timeout $addr" ;;
-	save) opts="-f -q -v --force --quiet --verbose $addr" ;;
+	save) opts="-f -q -v --force --quiet --verbose --freeze $addr" ;;
 	restore|rm) opts="-f -q -v -t --force --quiet --verbose --timeout
 		    -p --pidfile $addr" ;;
 	*) return 0 ;;
@@ -440,7 +442,8 @@ _nfshm() {
 _nfrestart() {
 	_nf_start "$1" 1
 	_nf_scan " $_nf_addr_opts -s -t -r -o --signal --timeout --retry --log
-	    --ready-file --ready-tcp --ready-fd --ready-timeout " 1
+	    --ready-file --ready-tcp --ready-fd --ready-timeout --backup --keep
+	    --restore " 1
 	if ((_nf_cmd)); then
 		_nf_command
 	elif [[ -n $_nf_want ]]; then
@@ -450,8 +453,8 @@ _nfrestart() {
 		    --daemon --dry-run --write-pidfile --pidfile --server --id \
 		    --chdir --signal --timeout --retry --log --shm --name \
 		    --ready-file --ready-tcp --ready-fd --ready-timeout --new \
-		    --force --unsafe-pidfile -- -h -V --help --version --quiet \
-		    --verbose
+		    --force --backup --keep --restore \
+		    --unsafe-pidfile -- -h -V --help --version --quiet --verbose
 	fi
 	_nf_done
 }

@@ -76,6 +76,8 @@ nf_addr_finish(struct nf_addr *a, int need)
 			    a->id);
 			a->pidfile = a->buf;
 		}
+		/* The framework titles its process so; comm keeps 15. */
+		nf_fmt(a->title, sizeof(a->title), "NF%s%s", a->server, a->id);
 	}
 	if (a->pidfile && !*a->pidfile)
 		nf_die(NF_USAGE, "-p: empty file name");

@@ -8,6 +8,79 @@
 
 #include "nf.h"
 
+#ifdef _WIN32
+#define errstr(e) strerror(e)	/* the C runtime's own numbers */
+#else
+/*
+ * strerror's words for the errors these tools meet (musl's, so messages
+ * read the same), each after its number as one byte and ended by a NUL
+ * (the table by an empty one): musl's whole table
+ * is 2 KiB of every static binary. Others print as "error N".
+ */
+static const char errtab[] =
+	"\001" "Operation not permitted" "\0"
+	"\002" "No such file or directory" "\0"
+	"\003" "No such process" "\0"
+	"\004" "Interrupted system call" "\0"
+	"\005" "I/O error" "\0"
+	"\006" "No such device or address" "\0"
+	"\007" "Argument list too long" "\0"
+	"\010" "Exec format error" "\0"
+	"\011" "Bad file descriptor" "\0"
+	"\012" "No child process" "\0"
+	"\013" "Resource temporarily unavailable" "\0"
+	"\014" "Out of memory" "\0"
+	"\015" "Permission denied" "\0"
+	"\016" "Bad address" "\0"
+	"\020" "Resource busy" "\0"
+	"\021" "File exists" "\0"
+	"\022" "Cross-device link" "\0"
+	"\023" "No such device" "\0"
+	"\024" "Not a directory" "\0"
+	"\025" "Is a directory" "\0"
+	"\026" "Invalid argument" "\0"
+	"\027" "Too many open files in system" "\0"
+	"\030" "No file descriptors available" "\0"
+	"\031" "Not a tty" "\0"
+	"\032" "Text file busy" "\0"
+	"\033" "File too large" "\0"
+	"\034" "No space left on device" "\0"
+	"\035" "Invalid seek" "\0"
+	"\036" "Read-only file system" "\0"
+	"\037" "Too many links" "\0"
+	"\040" "Broken pipe" "\0"
+	"\042" "Result not representable" "\0"
+	"\043" "Resource deadlock would occur" "\0"
+	"\044" "Filename too long" "\0"
+	"\045" "No locks available" "\0"
+	"\046" "Function not implemented" "\0"
+	"\047" "Directory not empty" "\0"
+	"\050" "Symbolic link loop" "\0"
+	"\053" "Identifier removed" "\0"
+	"\113" "Value too large for data type" "\0"
+	"\130" "Not a socket" "\0"
+	"\137" "Not supported" "\0"
+	"\142" "Address in use" "\0"
+	"\143" "Address not available" "\0"
+	"\150" "Connection reset by peer" "\0"
+	"\153" "Socket not connected" "\0"
+	"\156" "Operation timed out" "\0"
+	"\157" "Connection refused" "\0"
+	"\172" "Quota exceeded" "\0";
+
+static const char *
+errstr(int e)
+{
+	static char buf[16];
+
+	for (const char *p = errtab; *p; p += strlen(p) + 1)
+		if ((unsigned char)*p++ == e)
+			return p;
+	nf_fmt(buf, sizeof(buf), "error %d", e);
+	return buf;
+}
+#endif
+
 struct out {
 	char *p;
 	size_t n, len;
@@ -72,7 +145,7 @@ nf_vfmt(char *buf, size_t n, const char *fmt, va_list ap)
 			continue;
 		}
 		case 'm':
-			puts_w(&o, strerror(saved), width, left);
+			puts_w(&o, errstr(saved), width, left);
 			continue;
 		case 'd': {
 			long long v = lng >= 2 ? va_arg(ap, long long) :
@@ -127,6 +200,15 @@ nf_fmt(char *buf, size_t n, const char *fmt, ...)
 	r = nf_vfmt(buf, n, fmt, ap);
 	va_end(ap);
 	return r;
+}
+
+const char *
+nf_secs(long long us, char *buf, size_t n)
+{
+	if (us < 0)
+		us = 0;
+	nf_fmt(buf, n, "%lld.%03lld s", us / 1000000, us / 1000 % 1000);
+	return buf;
 }
 
 /*

@@ -3,6 +3,12 @@
  * Is the process a PID file names still the one that wrote it? Nothing is
  * signalled unless this says so, and a signal goes through a pidfd opened
  * before the checks, so the PID cannot be recycled between check and kill.
+ *
+ * The answer is one of: the process meant (OK); exited (GONE); another
+ * process that inherited the number (STALE: left alone); a live process
+ * that the checks cannot clear but that looks like the server (LOOKALIKE:
+ * refused, never stepped around); or facts that cannot be read (UNKNOWN:
+ * fail closed). DESIGN.md section 3 is the contract.
  */
 #define _GNU_SOURCE
 #include <sys/stat.h>
@@ -12,12 +18,15 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nf.h"
 
 /* Is there a flock() on (dev, ino)? 1/0, -1 unknown. Read from /proc/locks
- * rather than by trying a lock, which could make a real locker fail. */
+ * rather than by trying a lock, which could make a real locker fail. This
+ * is slow (an RCU grace period on recent kernels), so it is asked only on
+ * kernels whose fdinfo does not show locks. */
 static int
 flocked(dev_t dev, ino_t ino)
 {
@@ -49,84 +58,185 @@ flocked(dev_t dev, ino_t ino)
 	return 0;
 }
 
+/*
+ * Does PID hold the PID file open and flock()ed? Its descriptor's fdinfo
+ * lists the locks taken through it (Linux 4.1+); without a lock line
+ * there, /proc/locks decides (older kernels do not list them).
+ */
+static int
+holds_lock(pid_t pid, const struct stat *st)
+{
+	char path[64], buf[1024];
+	int fd = nf_proc_file_fd(pid, st->st_dev, st->st_ino), f;
+	ssize_t n;
+
+	if (fd < 0)
+		return fd == -1 ? 0 : -1;
+	nf_fmt(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, fd);
+	if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(f, buf, sizeof(buf) - 1);
+	close(f);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	if (nf_memfind(buf, (size_t)n, "FLOCK", 5))
+		return nf_memfind(buf, (size_t)n, "WRITE", 5) != NULL;
+	return flocked(st->st_dev, st->st_ino);
+}
+
+/* Does the process look like the server (a name it was told, loosely)?
+ * 1/0, -1 when its executable cannot be read. */
+static int
+looks_like(const struct nf_target *t, const struct nf_proc *p)
+{
+	int unknown = 0;
+
+	for (int i = 0; i < NF_LIKE_MAX && t->like[i]; i++) {
+		int r = nf_proc_looks_like(t->pid, p, t->like[i]);
+
+		if (r == 1)
+			return 1;
+		unknown |= r < 0;
+	}
+	return unknown ? -1 : 0;
+}
+
+static int
+verdict(struct nf_verdict *vd, int v, const char *why)
+{
+	vd->why = why;
+	return vd->v = v;
+}
+
+/* A process that did not pass: an innocent that inherited the number,
+ * or one that looks like the server (refused), or we cannot tell. */
+static int
+failed(const struct nf_target *t, const struct nf_proc *p,
+    struct nf_verdict *vd, const char *why, const char *likewhy)
+{
+	switch (looks_like(t, p)) {
+	case 1:
+		return verdict(vd, NF_G_LOOKALIKE, likewhy);
+	case -1:
+		return verdict(vd, NF_G_UNKNOWN, "cannot read /proc/PID/exe to "
+		    "tell whether it is the server");
+	}
+	return verdict(vd, NF_G_STALE, why);
+}
+
 int
 nf_guard(const struct nf_target *t, struct nf_verdict *vd)
 {
 	struct nf_proc p;
-	int r;
+	int r, name_ok = 1, shm = 0;
 
 	vd->evidence[0] = '\0';
-	if (t->pid < 2 || t->pid == getpid()) {
-		vd->why = "is not a target (below 2, or ourselves)";
-		return vd->v = NF_G_STALE;
-	}
+	vd->start_ms = 0;
+	if (t->pid < 2 || t->pid == getpid())
+		return verdict(vd, NF_G_STALE,
+		    "is not a target (below 2, or ourselves)");
 	r = nf_proc_read(t->pid, &p);
-	if (r == 1) {
-		vd->why = "not running";
-		return vd->v = NF_G_GONE;
-	}
-	if (r < 0) {
-		vd->why = nf_has_proc() ? "cannot read /proc/PID/stat" :
-		    "no /proc: cannot tell who the process is";
-		return vd->v = NF_G_UNKNOWN;
-	}
-	if (p.state == 'Z' || p.state == 'X' || p.state == 'x') {
-		vd->why = "exited (zombie, not yet reaped)";
-		return vd->v = NF_G_GONE;
-	}
+	if (r == 1)
+		return verdict(vd, NF_G_GONE, "not running");
+	if (r < 0)
+		return verdict(vd, NF_G_UNKNOWN, nf_has_proc() ?
+		    "cannot read /proc/PID/stat" : nf_noproc_why());
+	vd->start_ms = p.start_ms;
+	if (nf_proc_exited(&p))
+		return verdict(vd, NF_G_GONE, "exited (zombie, not yet reaped)");
+	nf_fmt(vd->evidence, sizeof(vd->evidence), "comm %s, state %c",
+	    p.comm, p.state);
 	if (t->name) {
-		r = nf_proc_name_is(t->pid, &p, t->name);
-		if (r < 0) {
-			vd->why = "cannot read /proc/PID/exe to compare the name";
-			return vd->v = NF_G_UNKNOWN;
-		}
-		if (r == 0) {
-			nf_fmt(vd->evidence, sizeof(vd->evidence),
-			    "comm %s, wanted %s", p.comm, t->name);
-			vd->why = "has another name";
-			return vd->v = NF_G_STALE;
-		}
+		if ((r = nf_proc_name_is(t->pid, &p, t->name)) < 0)
+			return verdict(vd, NF_G_UNKNOWN, "cannot read "
+			    "/proc/PID/exe to compare the name");
+		name_ok = r;
 	}
+	/* The segment, ours and attached for writing, is the server. */
+	if (t->has_key && (shm = nf_proc_has_shm(t->pid, t->key)) == 1)
+		return name_ok ? verdict(vd, NF_G_OK,
+		    "has the server's segment attached") :
+		    verdict(vd, NF_G_LOOKALIKE, "has the server's segment "
+		    "attached, but another name than --name");
 	if (!t->pf) {
-		nf_fmt(vd->evidence, sizeof(vd->evidence), "comm %s", p.comm);
-		vd->why = "running";
-		return vd->v = NF_G_OK;
+		if (name_ok)
+			return verdict(vd, NF_G_OK, "running");
+		return failed(t, &p, vd, "has another name",
+		    "has another name than --name, but looks like the server");
 	}
 	{
 		const struct stat *st = &t->pf->st;
 		long long mt = nf_mtime_boot_ms(st);
 		long long d = (long long)p.start_ms - mt;
-		int shm = -2;
+		struct timespec now;
 
 		nf_fmt(vd->evidence, sizeof(vd->evidence),
-		    "comm %s, started %lld.%03lld s after boot, pid file "
-		    "written %lld.%03lld s after boot", p.comm,
+		    "comm %s, state %c, started %lld.%03lld s after boot, pid "
+		    "file written %lld.%03lld s after boot", p.comm, p.state,
 		    (long long)p.start_ms / 1000, (long long)p.start_ms % 1000,
 		    mt / 1000, (mt < 0 ? -mt : mt) % 1000);
-		if (flocked(st->st_dev, st->st_ino) == 1 &&
-		    nf_proc_has_file(t->pid, st->st_dev, st->st_ino) == 1) {
-			vd->why = "holds the locked pid file";
-			return vd->v = NF_G_OK;
-		}
-		if (t->has_key) {
-			shm = nf_proc_has_shm(t->pid, t->key);
-			if (shm == 1) {
-				vd->why = "has the server's segment attached";
-				return vd->v = NF_G_OK;
-			}
-		}
+		/* Written in the future: the wall clock was stepped back
+		 * since; no comparison with it means anything. */
+		clock_gettime(CLOCK_REALTIME, &now);
+		if ((long long)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec /
+		    1000000 > (long long)now.tv_sec * 1000 + now.tv_nsec /
+		    1000000 + NF_START_SLACK_MS)
+			return verdict(vd, NF_G_UNKNOWN, "the pid file was "
+			    "written in the future (the clock was stepped "
+			    "back?): cannot tell who the process is");
 		if (d <= NF_START_SLACK_MS) {
-			vd->why = "started before the pid file was written";
-			return vd->v = NF_G_OK;
+			if (name_ok)
+				return verdict(vd, NF_G_OK,
+				    "started before the pid file was written");
+			/* The owner of the locked file it holds open. */
+			if ((r = holds_lock(t->pid, st)) == 1)
+				return verdict(vd, NF_G_OK,
+				    "holds the locked pid file");
+			return failed(t, &p, vd, "has another name",
+			    "has another name than --name, but looks like "
+			    "the server");
 		}
-		if (shm == -1) {
-			vd->why = "cannot read /proc/PID/maps, and it started "
-			    "after the pid file was written";
-			return vd->v = NF_G_UNKNOWN;
-		}
-		vd->why = "started after the pid file was written (pid reused)";
-		return vd->v = NF_G_STALE;
+		if (shm < 0)
+			return verdict(vd, NF_G_UNKNOWN, "cannot read "
+			    "/proc/PID/maps, and it started after the pid file "
+			    "was written");
+		return failed(t, &p, vd,
+		    "started after the pid file was written (pid reused)",
+		    "started after the pid file was written, but looks like "
+		    "the server (a clock step, or a server that did not "
+		    "write it)");
 	}
+}
+
+int
+nf_verdict_code(int v)
+{
+	switch (v) {
+	case NF_G_OK:
+		return NF_OK;
+	case NF_G_UNKNOWN:
+		return NF_SYS;
+	case NF_G_LOOKALIKE:
+		return NF_REFUSED;
+	default:
+		return NF_FALSE;
+	}
+}
+
+void
+nf_target_like(struct nf_target *t, const struct nf_addr *a,
+    const char *command)
+{
+	int n = 0;
+
+	memset(t->like, 0, sizeof(t->like));
+	if (a->name)
+		t->like[n++] = a->name;
+	if (command)
+		t->like[n++] = command;
+	if (a->title[0])
+		t->like[n++] = a->title;
 }
 
 int
@@ -135,14 +245,13 @@ nf_guarded_kill(const struct nf_target *t, int sig, struct nf_verdict *vd)
 	int fd, g;
 
 	if (t->pid < 2 || sig < 1) {	/* never kill(0), kill(-1), probes */
-		vd->why = "is not a target";
-		return vd->v = NF_G_STALE;
+		vd->evidence[0] = '\0';
+		return verdict(vd, NF_G_STALE, "is not a target");
 	}
 	fd = nf_pidfd_open(t->pid);
 	if (fd < 0 && errno == ESRCH) {
-		vd->why = "not running";
 		vd->evidence[0] = '\0';
-		return vd->v = NF_G_GONE;
+		return verdict(vd, NF_G_GONE, "not running");
 	}
 	g = nf_guard(t, vd);
 	if (g != NF_G_OK) {
@@ -156,22 +265,24 @@ nf_guarded_kill(const struct nf_target *t, int sig, struct nf_verdict *vd)
 		close(fd);
 		if (r == 0)
 			return NF_G_OK;
-		if (e == ESRCH) {
-			vd->why = "exited before the signal";
-			return vd->v = NF_G_GONE;
-		}
+		if (e == ESRCH)
+			return verdict(vd, NF_G_GONE, "exited before the signal");
 		return -e;
 	}
 	/* No pidfd: check again right before kill() to keep the window small. */
 	nf_debug("%d: no pidfd; checking again right before kill()",
 	    (int)t->pid);
-	if ((g = nf_guard(t, vd)) != NF_G_OK)
-		return g;
+	{
+		unsigned long long first = vd->start_ms;
+
+		if ((g = nf_guard(t, vd)) != NF_G_OK)
+			return g;
+		if (vd->start_ms != first)	/* another process by now */
+			return verdict(vd, NF_G_GONE, "exited before the signal");
+	}
 	if (kill(t->pid, sig) == 0)
 		return NF_G_OK;
-	if (errno == ESRCH) {
-		vd->why = "exited before the signal";
-		return vd->v = NF_G_GONE;
-	}
+	if (errno == ESRCH)
+		return verdict(vd, NF_G_GONE, "exited before the signal");
 	return -errno;
 }

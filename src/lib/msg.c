@@ -6,12 +6,14 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "nf.h"
+#include "opts.h"
 #ifdef _WIN32
 #include <windows.h>	/* nfrestart.exe: the clock and sleep below */
 #endif
@@ -62,6 +64,24 @@ nf_sleep_ms(long long ms)
 {
 	Sleep((DWORD)ms);
 }
+
+const char *
+nf_winerr(unsigned long e)
+{
+	static char buf[320];
+	DWORD n;
+
+	n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM |
+	    FORMAT_MESSAGE_IGNORE_INSERTS, NULL, (DWORD)e, 0, buf, 256, NULL);
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
+	    buf[n - 1] == ' ' || buf[n - 1] == '.'))
+		n--;
+	if (n)
+		nf_fmt(buf + n, sizeof(buf) - n, " (error %lu)", e);
+	else
+		nf_fmt(buf, sizeof(buf), "error %lu", e);
+	return buf;
+}
 #else
 long long
 nf_now_us(void)
@@ -89,6 +109,17 @@ nf_init(const char *argv0)
 
 	nf_prog = s ? s + 1 : argv0;
 	t0 = nf_now_us();
+#ifndef _WIN32
+	/*
+	 * Started with 0, 1 or 2 closed (cron, `>&-`): put /dev/null there
+	 * before anything is opened, or a PID file, a lock or a pipe would
+	 * land on a standard descriptor, and a server printing to its stdout
+	 * would write into its own locked PID file.
+	 */
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+			_exit(NF_SYS);
+#endif
 }
 
 static void
@@ -173,7 +204,12 @@ void
 nf_usage_die(const char *usage)
 {
 	char buf[2048];
-	size_t n = nf_fmt(buf, sizeof(buf), "%s", usage);
+	size_t n;
+
+	/* What was wrong first, when the option parser knows it. */
+	if (nf_opterr[0])
+		nf_warn("%s; see -h", nf_opterr);
+	n = nf_fmt(buf, sizeof(buf), "%s", usage);
 
 	nf_writeall(2, buf, n < sizeof(buf) ? n : sizeof(buf) - 1);
 	_exit(NF_USAGE);
@@ -198,6 +234,18 @@ nf_out(const char *fmt, ...)
 }
 
 void
+nf_plan(const char *step, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	nf_vfmt(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	nf_out("%s\t%s\n", step, buf);
+}
+
+void
 nf_outflush(void)
 {
 	size_t n = olen;
@@ -206,10 +254,9 @@ nf_outflush(void)
 		return;
 	olen = 0;
 	if (nf_writeall(1, obuf, n) < 0) {
-		int e = errno;
 		char buf[256];
-		size_t l = nf_fmt(buf, sizeof(buf), "%s: stdout: write: %s\n",
-		    nf_prog, strerror(e));
+		size_t l = nf_fmt(buf, sizeof(buf), "%s: stdout: write: %m\n",
+		    nf_prog);
 
 		nf_writeall(2, buf, l);
 		_exit(NF_SYS);

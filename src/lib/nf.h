@@ -25,6 +25,22 @@ enum {
 /* NFShmXFrame's names for its signals. */
 #define NF_SIG_RESTART 31
 
+/*
+ * A server writes its PID file after it starts: a process that started
+ * later than the file was written is not its writer. File times come from
+ * the kernel's coarse clock (a few ms behind), start times in ticks of
+ * 10 ms, and the file's wall-clock time is compared through today's offset
+ * to the boot clock, which ntpd may have slewed by up to 128 ms since: the
+ * tolerance covers all three. (Shared with nfrestart.exe.)
+ */
+#define NF_START_SLACK_MS 250
+
+/* Default waits, in ms: the old server's exit (and the restart lock), and
+ * the new server's readiness (nfrestart.exe: its exit wait). */
+#define NF_WAIT_MS 10000
+#define NF_READY_MS 30000
+#define NF_WIN_WAIT_MS 15000
+
 /* ---- fmt.c: a small formatter (no stdio); portable ---- */
 /* %s %c %d %u %x with l/ll/z, width and '0'; %m is strerror(errno). */
 size_t nf_vfmt(char *buf, size_t n, const char *fmt, va_list ap);
@@ -33,6 +49,8 @@ size_t nf_fmt(char *buf, size_t n, const char *fmt, ...);
  * holding no '"') quoted into BUF, always NUL-terminated; returns the whole
  * length, which may be N or more. */
 size_t nf_winquote(char *buf, size_t n, char **argv);
+/* "3.141 s" from microseconds (a negative time is 0). */
+const char *nf_secs(long long us, char *buf, size_t n);
 
 /* ---- parse.c: input parsing, range-checked; portable ---- */
 /* Unsigned decimal, digits only, lo..hi. 0 ok, -1 bad (why set). */
@@ -51,6 +69,9 @@ uint32_t nf_buskey(uint32_t objkey);
 int nf_parse_key(const char *s, uint32_t *key, const char **why);
 /* Server names become file names: no '/', no NUL, not empty, not ./.. */
 int nf_check_server(const char *s, const char **why);
+/* Decimal digits at S into *v (0 if none); returns where they end. For
+ * /proc's numbers, which the kernel writes itself. */
+const char *nf_scan_ull(const char *s, unsigned long long *v);
 
 /* ---- sig.c: signal names; portable (Linux numbers on Windows) ---- */
 #define NF_SCHED_MAX 32
@@ -63,6 +84,8 @@ struct nf_sched {
 	struct nf_step step[NF_SCHED_MAX];
 };
 int nf_parse_sig(const char *s, int *sig, const char **why);
+/* After an unknown option such as -USR2: add "-s USR2" to the message. */
+void nf_sigopt_hint(void);
 const char *nf_signame(int sig, char *buf, size_t n);
 /* SCHEDULE per start-stop-daemon; `defsig` is used by a bare duration. */
 int nf_parse_sched(const char *s, int defsig, struct nf_sched *sc,
@@ -79,6 +102,7 @@ void nf_debug(const char *fmt, ...);	/* only -v, with a timestamp */
 _Noreturn void nf_die(int code, const char *fmt, ...);
 void nf_usage_die(const char *usage);	/* prints usage, exits 2 */
 void nf_out(const char *fmt, ...);	/* stdout, buffered */
+void nf_plan(const char *step, const char *fmt, ...);	/* -n: step<TAB>detail */
 void nf_outflush(void);			/* dies 3 on a write error */
 int nf_writeall(int fd, const void *buf, size_t n);	/* 0, or -1 */
 /* -h, -q, -v, -V, the same in every tool: 1 if C was one of them. */
@@ -87,12 +111,14 @@ _Noreturn void nf_exit(int code);	/* flushes stdout, then exits */
 extern void (*nf_exit_hook)(int);	/* called by nf_exit, if set */
 long long nf_now_us(void);		/* monotonic */
 void nf_sleep_ms(long long ms);
+#ifdef _WIN32
+const char *nf_winerr(unsigned long e);	/* FormatMessage, in a static buffer */
+#endif
 
-#ifndef _WIN32
 #include <sys/types.h>
 #include <sys/stat.h>
 
-/* ---- pidfile.c ---- */
+/* ---- pidfile.c (pidrules.c: the part every platform shares) ---- */
 enum {
 	NF_PF_OK,		/* pid set */
 	NF_PF_ABSENT,		/* no file, or a dangling symlink */
@@ -110,45 +136,87 @@ struct nf_pidfile {
 	const char *why;
 	struct stat st;		/* the file as read */
 };
-unsigned long nf_pid_max(void);
-int nf_pidfile_read(const char *path, int unsafe_ok, struct nf_pidfile *pf);
+/* The rules for the N bytes a reader got (it reads at most 65): sets and
+ * returns pf->status (pid, why, empty), or -1 after 5 ms when the file was
+ * empty and should be read again (TRIES reads before this one). */
+int nf_pidfile_judge(struct nf_pidfile *pf, const char *buf, size_t n,
+    int tries, unsigned long pidmax, unsigned long self);
 /* Print the status as `prog: FILE: ...`; returns the exit code for it. */
 int nf_pidfile_report(const struct nf_pidfile *pf);
+#ifndef _WIN32
+unsigned long nf_pid_max(void);
+int nf_pidfile_read(const char *path, int unsafe_ok, struct nf_pidfile *pf);
 int nf_pidfile_write(const char *path, pid_t pid);	/* temp+fsync+rename */
 /* pidfile(3) order: open, flock, same file?, truncate, write, fsync.
  * Returns NF_OK with *fd locked (not close-on-exec when keep), NF_BUSY with
  * *holder set when a live owner holds it, or NF_SYS/NF_USAGE. */
-int nf_pidfile_lock(const char *path, pid_t pid, int keep, int *fd,
-    pid_t *holder);
-/* The restart lock FILE.lock: wait up to ms (-1 forever). NF_OK/NF_BUSY/NF_SYS. */
-int nf_restart_lock(const char *pidpath, long long ms, int *fd);
-/* Is FILE.lock held by someone? 1 yes, 0 no. */
+int nf_pidfile_lock(const char *path, int unsafe_ok, pid_t pid, int keep,
+    int *fd, pid_t *holder);
+/* The restart lock FILE.lock, created 0644 whatever the umask: wait up to
+ * ms (-1 forever). NF_OK/NF_BUSY/NF_SYS, NF_USAGE for an unsafe file. */
+int nf_restart_lock(const char *pidpath, int unsafe_ok, long long ms,
+    int *fd);
+/* Is FILE.lock held by someone? 1 yes, 0 no, -1 cannot be looked at
+ * (errno set): never "no" then. */
 int nf_restart_locked(const char *pidpath);
 int nf_unsafe_dir(const char *path, const struct stat *st);
+
+/* ---- files.c: a file replaced atomically ---- */
+struct nf_afile {
+	int fd;			/* the temporary file, written by the caller */
+	const char *path;
+	char tmp[4096];		/* DIR/.BASE.TAGPID.N */
+	char dir[4096];
+};
+/* 0 with f->fd open, -1 (errno), -2 when the name is too long. */
+int nf_afile_open(struct nf_afile *f, const char *path, const char *tag,
+    mode_t mode);
+/* fsync, close, rename over PATH, fsync of the directory: 0; -1 (errno)
+ * when the data could not be written, -2 when the rename failed (the
+ * temporary file is removed either way). */
+int nf_afile_commit(struct nf_afile *f);
+void nf_afile_abort(struct nf_afile *f);	/* close, remove; errno kept */
+void nf_dirof(const char *path, char *buf, size_t n);	/* ".", "/", DIR */
 
 /* ---- proc.c: process facts ---- */
 struct nf_proc {
 	pid_t pid;
 	char state;			/* from /proc/PID/stat */
+	unsigned long long threads;	/* its thread group's, leader included */
 	unsigned long long start_ms;	/* since boot, CLOCK_BOOTTIME */
 	char comm[32];
 };
 /* 0 facts read, 1 gone (ESRCH), -1 cannot read (errno set). */
 int nf_proc_read(pid_t pid, struct nf_proc *p);
-/* 1 alive (exists, not a zombie), 0 gone or zombie, -1 unknown. */
+/* Exited: gone from the table's view (X), or a zombie with no thread
+ * left (a zombie leader whose other threads run is alive). */
+int nf_proc_exited(const struct nf_proc *p);
+/* 1 alive (exists, not exited), 0 gone or exited, -1 unknown; without
+ * our /proc, kill(pid, 0) (which calls a zombie alive). */
 int nf_alive(pid_t pid);
-int nf_has_proc(void);
-/* Does PID have SysV segment KEY attached? 1/0, -1 unreadable. */
+enum { NF_PROC_NONE, NF_PROC_OURS, NF_PROC_FOREIGN };
+int nf_proc_kind(void);		/* is there a /proc, and is it ours? */
+int nf_has_proc(void);		/* ours: its facts are about our processes */
+const char *nf_noproc_why(void);	/* why there are no facts */
+/* Is PID in our IPC namespace? 1/0, -1 unreadable. */
+int nf_proc_same_ipcns(pid_t pid);
+/* Does PID map segment shmid (key KEY) of our IPC namespace? 1 writable,
+ * 2 read-only (an observer), 0 no, -1 unreadable. */
+int nf_proc_has_seg(pid_t pid, uint32_t key, int shmid);
+/* Has PID our segment KEY attached for writing (a server, not an
+ * observer)? 1/0, -1 unreadable. */
 int nf_proc_has_shm(pid_t pid, uint32_t key);
-/* Does PID have the file (dev, ino) open? 1/0, -1 unreadable. */
-int nf_proc_has_file(pid_t pid, dev_t dev, ino_t ino);
+/* The descriptor by which PID has the file (dev, ino) open: its number,
+ * -1 none, -2 unreadable. */
+int nf_proc_file_fd(pid_t pid, dev_t dev, ino_t ino);
 /* Name matches comm (cut to 15 bytes) or exe basename? 1/0, -1 unknown. */
 int nf_proc_name_is(pid_t pid, const struct nf_proc *p, const char *name);
+/* The same, or exe renamed beside it (NAME~, NAME.old, NAME (deleted)). */
+int nf_proc_looks_like(pid_t pid, const struct nf_proc *p, const char *name);
 const char *nf_memfind(const char *hay, size_t n, const char *needle,
     size_t nl);
 /* A file's mtime on the boot-time clock, in ms. */
 long long nf_mtime_boot_ms(const struct stat *st);
-#define NF_START_SLACK_MS 50
 
 /* ---- pidfd.c ---- */
 int nf_pidfd_open(pid_t pid);	/* fd, or -1: ESRCH gone, else unavailable */
@@ -156,20 +224,39 @@ int nf_pidfd_ok(void);		/* pidfd wanted and available */
 int nf_pidfd_send(int fd, int sig);
 
 /* ---- guard.c: is this the process the PID file meant? ---- */
+#define NF_LIKE_MAX 3
+struct nf_addr;
 struct nf_target {
 	pid_t pid;
 	const struct nf_pidfile *pf;	/* or NULL for a bare PID */
 	const char *name;		/* --name, or NULL */
 	int has_key;
 	uint32_t key;			/* --shm / -S -I object segment */
+	/* What the server is called (--name, COMMAND, NFShmXFrame's title
+	 * NF{Server}{ID}): a live process that fails the checks but is
+	 * called so is refused, never taken for an innocent. */
+	const char *like[NF_LIKE_MAX];
 };
-enum { NF_G_OK, NF_G_GONE, NF_G_STALE, NF_G_UNKNOWN };
+enum {
+	NF_G_OK,		/* the process meant */
+	NF_G_GONE,		/* exited */
+	NF_G_STALE,		/* another process has the number: left alone */
+	NF_G_UNKNOWN,		/* the facts cannot be read: fail closed (3) */
+	NF_G_LOOKALIKE		/* not cleared, but looks like the server (5) */
+};
 struct nf_verdict {
 	int v;
 	const char *why;		/* a fixed phrase */
-	char evidence[160];		/* for -n and -v */
+	unsigned long long start_ms;	/* the process judged, when read */
+	char evidence[200];		/* for -n and -v */
 };
 int nf_guard(const struct nf_target *t, struct nf_verdict *vd);
+/* The exit code a verdict stands for when nothing was done: 0, 1, 3, 5. */
+int nf_verdict_code(int v);
+/* Fill T's look-alike names from an address (--name, -S/-I's title) and
+ * COMMAND (or NULL). */
+void nf_target_like(struct nf_target *t, const struct nf_addr *a,
+    const char *command);
 /* Guarded signal: pidfd first, checks, send. Returns NF_G_* or, for a
  * failed send, -errno. */
 int nf_guarded_kill(const struct nf_target *t, int sig, struct nf_verdict *vd);
@@ -186,6 +273,7 @@ struct nf_addr {
 	int has_key;
 	uint32_t key;
 	int unsafe;
+	char title[16];		/* -S/-I: the process title NF{Server}{ID} */
 	char buf[4096];
 };
 /* Handles one option; 1 if it was an addressing option. */
@@ -199,45 +287,43 @@ int nf_addr_nfx(const struct nf_addr *a);	/* NFShmXFrame addressing */
 pid_t *nf_read_pids(int argc, char **argv, size_t *n);
 
 /* ---- wait.c: waiting for exits; start-stop-daemon style schedules ---- */
+enum { NF_W_EXITED, NF_W_LEFT };	/* exited / still running at the end */
+struct nf_watchopt {
+	int any;		/* done when one has exited */
+	long long ms;		/* bound on the whole run; < 0: none */
+	int judge;		/* judge each target with the guard first */
+	const char *verb;	/* "not VERB: why" for those left out */
+	/* Called once per target as it exits (those gone at the start
+	 * first; nf_out is flushed after each batch), and, on NF_TIMEOUT,
+	 * once per target still running. */
+	void (*cb)(pid_t pid, int event, void *arg);
+	void *arg;
+	int sent;		/* out: how many of the schedule's steps sent */
+};
 /*
- * Wait until the PIDs have exited (all of them, or with any, one). ms < 0:
- * forever. on_exit(pid, arg) is called once per PID as it exits, those
- * already gone first; nf_out's buffer is flushed after each batch. Returns
- * the number of PIDs still running (0 = done; with any, < n means done).
- * pidfd where available, in one poll for up to 64 PIDs (no allocation) or
- * one epoll set for more (RLIMIT_NOFILE's soft limit is raised to the hard
- * one while waiting, then restored), else kill(pid,0) + the /proc
- * zombie check (a changed start time counts as exited too), every 1 ms for
- * the first 2 s then backing off to at most 20 ms, the interval scaled with
- * the number of PIDs (10 us each); NF_NO_PIDFD=1 forces the fallback;
- * zombies count as exited. Returns (size_t)-1 with errno on a system error
- * (EINVAL: a PID below 2; ENOMEM).
+ * Watch the targets: a pidfd for each is opened first (where the kernel
+ * has them: one poll for a few, one epoll set for many, RLIMIT_NOFILE's
+ * soft limit raised to the hard one meanwhile, some descriptors always in
+ * reserve); elsewhere /proc is looked at, every 1 ms for 2 s, then backing
+ * off to 20 ms, the interval scaled with the number of PIDs; NF_NO_PIDFD=1
+ * forces that. Exited means: gone, a zombie with no thread left, or (the
+ * fallback) the number now has another start time.
+ * With judge, each target is then judged (nf_guard): those not the process
+ * meant are left out and reported (a look-alike: 5, facts unreadable: 3).
+ * With a schedule, each step sends its signal to those still running
+ * through what pinned them at the start (the pidfd, or the start time
+ * taken then): never judged again by number. A step whose time has run
+ * out sends nothing. Without one, just wait.
+ * Returns 3 or 5 from the judgement first, else NF_OK when all (any: one)
+ * have exited, NF_TIMEOUT when not, NF_SYS on a failed send or wait.
  */
-size_t nf_wait(const pid_t *pids, size_t n, int any, long long ms,
-    void (*on_exit)(pid_t, void *), void *arg);
-/*
- * Run a start-stop-daemon style schedule on the targets: each step sends
- * step.sig through nf_guarded_kill to every target still running, then
- * waits up to step.ms. The pidfds that watch the targets are opened before
- * the first signal. A target that fails the guard as stale is not
- * signalled, is reported (nf_info) and counts as gone, without on_exit;
- * one gone is passed to on_exit. Returns NF_OK when all (with any, one)
- * have exited, NF_TIMEOUT when the schedule ran out with some still
- * running, NF_SYS on a failed send (EPERM...; the other targets of that
- * step are still signalled) or when the guard cannot read the facts
- * (reported with nf_warn, nothing sent to that target).
- */
-int nf_run_sched(const struct nf_target *t, size_t n,
-    const struct nf_sched *sc, int any, void (*on_exit)(pid_t, void *),
-    void *arg);
-/* The same, but the whole run is bounded by ms (< 0: no bound): NF_TIMEOUT
- * when it runs out first. */
-int nf_run_sched_for(const struct nf_target *t, size_t n,
-    const struct nf_sched *sc, int any, long long ms,
-    void (*on_exit)(pid_t, void *), void *arg);
+int nf_watch(const struct nf_target *t, size_t n, const struct nf_sched *sc,
+    struct nf_watchopt *wo);
 
 /* ---- shm.c: SysV segments (declared in shm.h) ---- */
 #include "shm.h"
+/* ---- sum.c, segio.c, backup.c: copies of segments (backup.h) ---- */
+#include "backup.h"
 
 #endif /* !_WIN32 */
 #endif

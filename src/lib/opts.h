@@ -2,7 +2,14 @@
 #ifndef NF_OPTS_H
 #define NF_OPTS_H
 
-#include <getopt.h>
+#include <getopt.h>	/* struct option and its has_arg values only */
+
+/* opt.c: getopt_long(3) without stdio; see there. */
+extern char *nf_optarg;
+extern int nf_optind;
+extern const char *nf_optbad;
+extern char nf_opterr[128];
+int nf_getopt(int argc, char **argv, const char *so, const struct option *lo);
 
 /* Long-only options share numbers across the tools. */
 enum {

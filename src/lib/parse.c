@@ -247,3 +247,12 @@ nf_check_server(const char *s, const char **why)
 	}
 	return 0;
 }
+
+const char *
+nf_scan_ull(const char *s, unsigned long long *v)
+{
+	*v = 0;
+	for (; *s >= '0' && *s <= '9'; s++)
+		*v = *v * 10 + (unsigned)(*s - '0');
+	return s;
+}

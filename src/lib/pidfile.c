@@ -44,25 +44,6 @@ nf_pid_max(void)
 	return max;
 }
 
-static void
-dirof(const char *path, char *buf, size_t n)
-{
-	const char *s = strrchr(path, '/');
-
-	if (!s)
-		nf_fmt(buf, n, ".");
-	else if (s == path)
-		nf_fmt(buf, n, "/");
-	else {
-		size_t l = (size_t)(s - path);
-
-		if (l >= n)
-			l = n - 1;
-		memcpy(buf, path, l);
-		buf[l] = '\0';
-	}
-}
-
 /*
  * A file in a world-writable directory that is neither ours nor root's may
  * have been planted by anyone: refuse it, as start-stop-daemon does.
@@ -75,7 +56,7 @@ nf_unsafe_dir(const char *path, const struct stat *st)
 
 	if (st->st_uid == geteuid() || st->st_uid == 0)
 		return 0;
-	dirof(path, dir, sizeof(dir));
+	nf_dirof(path, dir, sizeof(dir));
 	if (stat(dir, &ds) < 0)
 		return 0;
 	return (ds.st_mode & S_IWOTH) != 0;
@@ -85,14 +66,13 @@ int
 nf_pidfile_read(const char *path, int unsafe_ok, struct nf_pidfile *pf)
 {
 	char buf[66];
-	unsigned long pid;
 
 	memset(pf, 0, sizeof(*pf));
 	pf->path = path;
 	for (int tries = 0;; tries++) {
 		struct stat ls;
 		ssize_t n = 0, r;
-		int fd, pr;
+		int fd;
 
 		fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC |
 		    O_NOCTTY);
@@ -148,53 +128,9 @@ nf_pidfile_read(const char *path, int unsafe_ok, struct nf_pidfile *pf)
 			n += r;
 		}
 		close(fd);
-		if (n > 64) {
-			pf->why = "longer than 64 bytes";
-			return pf->status = NF_PF_MALFORMED;
-		}
-		pr = nf_parse_pidbuf(buf, (size_t)n, nf_pid_max(), &pid,
-		    &pf->why);
-		if (pr == 1 && tries < 3) {
-			/* A writer may be between its truncate and its write. */
-			nf_sleep_ms(5);
-			continue;
-		}
-		if (pr != 0) {
-			pf->empty = pr == 1;
-			return pf->status = NF_PF_MALFORMED;
-		}
-		pf->pid = (pid_t)pid;
-		if (pf->pid == getpid())
-			return pf->status = NF_PF_SELF;
-		return pf->status = NF_PF_OK;
-	}
-}
-
-int
-nf_pidfile_report(const struct nf_pidfile *pf)
-{
-	switch (pf->status) {
-	case NF_PF_OK:
-		return NF_OK;
-	case NF_PF_ABSENT:
-		nf_info("%s: no pid file", pf->path);
-		return NF_FALSE;
-	case NF_PF_MALFORMED:
-		nf_warn("%s: malformed pid file: %s", pf->path, pf->why);
-		return NF_USAGE;
-	case NF_PF_UNSAFE:
-		nf_warn("%s: unsafe pid file: owned by uid %u in a "
-		    "world-writable directory (--unsafe-pidfile to accept)",
-		    pf->path, (unsigned)pf->st.st_uid);
-		return NF_USAGE;
-	case NF_PF_SELF:
-		nf_info("%s: stale: names our own pid %d", pf->path,
-		    (int)pf->pid);
-		return NF_FALSE;
-	default:
-		errno = pf->err;
-		nf_warn("%s: open:", pf->path);
-		return NF_SYS;
+		if (nf_pidfile_judge(pf, buf, (size_t)n, tries, nf_pid_max(),
+		    (unsigned long)getpid()) >= 0)
+			return pf->status;
 	}
 }
 
@@ -215,47 +151,30 @@ refuse_link(const char *path)
 int
 nf_pidfile_write(const char *path, pid_t pid)
 {
-	char tmp[PATH_MAX], dir[PATH_MAX], line[32];
-	const char *base = strrchr(path, '/');
+	struct nf_afile f;
+	char line[32];
 	size_t len = nf_fmt(line, sizeof(line), "%d\n", (int)pid);
-	int fd = -1, r;
+	int r;
 
 	if ((r = refuse_link(path)) != NF_OK)
 		return r;
-	base = base ? base + 1 : path;
-	dirof(path, dir, sizeof(dir));
-	for (unsigned i = 0; fd < 0 && i < 100; i++) {
-		if (nf_fmt(tmp, sizeof(tmp), "%s/.%s.%d.%u", dir, base,
-		    (int)getpid(), i) >= sizeof(tmp)) {
-			nf_warn("%s: path too long", path);
-			return NF_USAGE;
-		}
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-		    O_CLOEXEC, 0644);
-		if (fd < 0 && errno != EEXIST) {
-			nf_warn("%s: open:", tmp);
-			return NF_SYS;
-		}
+	if ((r = nf_afile_open(&f, path, "", 0644)) == -2) {
+		nf_warn("%s: path too long", path);
+		return NF_USAGE;
 	}
-	if (fd < 0) {
-		nf_warn("%s: open:", tmp);
+	if (r < 0) {
+		nf_warn("%s: open:", f.tmp);
 		return NF_SYS;
 	}
-	if (nf_writeall(fd, line, len) < 0 || fsync(fd) < 0) {
-		nf_warn("%s: write:", tmp);
-		close(fd);
-		unlink(tmp);
+	if (nf_writeall(f.fd, line, len) < 0) {
+		nf_afile_abort(&f);
+		nf_warn("%s: write:", f.tmp);
 		return NF_SYS;
 	}
-	close(fd);
-	if (rename(tmp, path) < 0) {
-		nf_warn("%s: rename:", path);
-		unlink(tmp);
+	if ((r = nf_afile_commit(&f)) < 0) {
+		nf_warn(r == -2 ? "%s: rename:" : "%s: write:", r == -2 ? path :
+		    f.tmp);
 		return NF_SYS;
-	}
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		fsync(fd);
-		close(fd);
 	}
 	return NF_OK;
 }
@@ -278,14 +197,23 @@ holder_of(int fd)
 /* Open and flock PATH, making sure the locked file is still the one at
  * PATH (it may be replaced between open and flock). */
 static int
-lockpath(const char *path, int nb, int keep, int *fdp, pid_t *holder)
+lockpath(const char *path, int unsafe_ok, int keep, int *fdp, pid_t *holder)
 {
 	for (int tries = 0; tries < 100; tries++) {
 		struct stat a, b;
-		int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
-		    O_NOCTTY | (keep ? 0 : O_CLOEXEC), 0644);
+		int fl = O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+		    (keep ? 0 : O_CLOEXEC);
+		int fd = open(path, fl | O_CREAT | O_EXCL, 0644);
 
+		/* Made here: readable by all whatever the umask, so that a
+		 * keep-alive job of another user can see the lock is held. */
+		if (fd >= 0)
+			fchmod(fd, 0644);
+		else if (errno == EEXIST)
+			fd = open(path, fl);
 		if (fd < 0) {
+			if (errno == ENOENT)	/* removed in between */
+				continue;
 			if (errno == ELOOP) {
 				nf_warn("%s: refusing to lock: is a symbolic link",
 				    path);
@@ -299,7 +227,14 @@ lockpath(const char *path, int nb, int keep, int *fdp, pid_t *holder)
 			close(fd);
 			return NF_USAGE;
 		}
-		if (flock(fd, LOCK_EX | (nb ? LOCK_NB : 0)) < 0) {
+		if (!unsafe_ok && nf_unsafe_dir(path, &a)) {
+			nf_warn("%s: unsafe: owned by uid %u in a world-writable "
+			    "directory (--unsafe-pidfile to accept)", path,
+			    (unsigned)a.st_uid);
+			close(fd);
+			return NF_USAGE;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 			int e = errno;
 
 			if (e == EWOULDBLOCK || e == EINTR) {
@@ -326,14 +261,14 @@ lockpath(const char *path, int nb, int keep, int *fdp, pid_t *holder)
 }
 
 int
-nf_pidfile_lock(const char *path, pid_t pid, int keep, int *fdp,
-    pid_t *holder)
+nf_pidfile_lock(const char *path, int unsafe_ok, pid_t pid, int keep,
+    int *fdp, pid_t *holder)
 {
 	char line[32];
 	size_t len = nf_fmt(line, sizeof(line), "%d\n", (int)pid);
 	int fd, r;
 
-	if ((r = lockpath(path, 1, keep, &fd, holder)) != NF_OK)
+	if ((r = lockpath(path, unsafe_ok, keep, &fd, holder)) != NF_OK)
 		return r;
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, line, len, 0) != (ssize_t)len ||
 	    fsync(fd) < 0) {
@@ -352,7 +287,7 @@ lockname(const char *pidpath, char *buf, size_t n)
 }
 
 int
-nf_restart_lock(const char *pidpath, long long ms, int *fdp)
+nf_restart_lock(const char *pidpath, int unsafe_ok, long long ms, int *fdp)
 {
 	char path[PATH_MAX];
 	long long start = nf_now_us(), step = 1;
@@ -360,7 +295,7 @@ nf_restart_lock(const char *pidpath, long long ms, int *fdp)
 
 	lockname(pidpath, path, sizeof(path));
 	for (;;) {
-		r = lockpath(path, 1, 0, fdp, NULL);
+		r = lockpath(path, unsafe_ok, 0, fdp, NULL);
 		if (r != NF_BUSY)
 			return r;
 		if (ms >= 0 && nf_now_us() - start >= ms * 1000)
@@ -380,10 +315,10 @@ nf_restart_locked(const char *pidpath)
 	lockname(pidpath, path, sizeof(path));
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
 	    O_NOCTTY);
-	if (fd < 0)
-		return 0;
+	if (fd < 0)	/* never "not held" when it could not be looked at */
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
 	if (flock(fd, LOCK_SH | LOCK_NB) < 0)
-		r = errno == EWOULDBLOCK;
+		r = errno == EWOULDBLOCK ? 1 : -1;
 	close(fd);
 	return r;
 }

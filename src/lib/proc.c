@@ -5,6 +5,8 @@
  * guess: the callers fail closed on it.
  */
 #define _GNU_SOURCE
+#include <sys/ipc.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -18,14 +20,43 @@
 
 #include "nf.h"
 
+/*
+ * Is there a /proc, and is it ours? A /proc mounted for another PID
+ * namespace (unshare --pid without --mount-proc) answers for other
+ * processes under the same numbers: its facts would clear the wrong one.
+ * It is ours when its "self" is our own PID.
+ */
+int
+nf_proc_kind(void)
+{
+	static int kind = -1;
+	char buf[32], want[32];
+	ssize_t n;
+
+	if (kind >= 0)
+		return kind;
+	n = readlink("/proc/self", buf, sizeof(buf) - 1);
+	if (n < 0)
+		return kind = access("/proc/1", F_OK) == 0 ? NF_PROC_FOREIGN :
+		    NF_PROC_NONE;
+	buf[n] = '\0';
+	nf_fmt(want, sizeof(want), "%d", (int)getpid());
+	return kind = strcmp(buf, want) ? NF_PROC_FOREIGN : NF_PROC_OURS;
+}
+
 int
 nf_has_proc(void)
 {
-	static int has = -1;
+	return nf_proc_kind() == NF_PROC_OURS;
+}
 
-	if (has < 0)
-		has = access("/proc/self/stat", R_OK) == 0;
-	return has;
+const char *
+nf_noproc_why(void)
+{
+	return nf_proc_kind() == NF_PROC_FOREIGN ?
+	    "/proc belongs to another PID namespace (mount one for ours: "
+	    "unshare --mount-proc): cannot tell who the process is" :
+	    "no /proc: cannot tell who the process is";
 }
 
 static ssize_t
@@ -76,7 +107,7 @@ nf_proc_read(pid_t pid, struct nf_proc *p)
 	if (!nf_has_proc()) {
 		if (!exists(pid))
 			return 1;
-		errno = ENOENT;		/* /proc is missing: no facts */
+		errno = ENOENT;		/* /proc is missing or not ours */
 		return -1;
 	}
 	nf_fmt(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -103,7 +134,7 @@ nf_proc_read(pid_t pid, struct nf_proc *p)
 		p->comm[l] = '\0';
 	}
 	s = e + 1;
-	/* Fields from 3 (state) on; start time is field 22. */
+	/* Fields from 3 (state) on: threads 20, start time 22. */
 	for (int f = 3; f <= 22; f++) {
 		while (*s == ' ')
 			s++;
@@ -113,9 +144,8 @@ nf_proc_read(pid_t pid, struct nf_proc *p)
 		}
 		if (f == 3)
 			p->state = *s;
-		if (f == 22)
-			for (; *s >= '0' && *s <= '9'; s++)
-				ticks = ticks * 10 + (unsigned)(*s - '0');
+		if (f == 20 || f == 22)
+			s = (char *)nf_scan_ull(s, f == 20 ? &p->threads : &ticks);
 		while (*s && *s != ' ')
 			s++;
 	}
@@ -124,6 +154,20 @@ nf_proc_read(pid_t pid, struct nf_proc *p)
 	hz = 100;
 	p->start_ms = ticks * 1000 / (unsigned long long)hz;
 	return 0;
+}
+
+/*
+ * Has it exited? A zombie has, unless it is a thread-group leader whose
+ * other threads still run (its main thread called pthread_exit): its
+ * thread count, which still counts the leader, is then above one. That
+ * process is alive; its pidfd agrees (readable only when all are gone).
+ */
+int
+nf_proc_exited(const struct nf_proc *p)
+{
+	if (p->state == 'X' || p->state == 'x')
+		return 1;
+	return p->state == 'Z' && p->threads <= 1;
 }
 
 int
@@ -135,12 +179,13 @@ nf_alive(pid_t pid)
 	if (r == 1)
 		return 0;
 	if (r < 0) {
-		/* Without /proc, kill(pid, 0) is all there is. */
+		/* Without (our) /proc, kill(pid, 0) is all there is: it
+		 * calls a zombie alive, which only makes us wait longer. */
 		if (!nf_has_proc())
 			return exists(pid);
 		return -1;
 	}
-	return !(p.state == 'Z' || p.state == 'X' || p.state == 'x');
+	return !nf_proc_exited(&p);
 }
 
 /* Is NEEDLE in the first N bytes of HAY? (No strstr: it is big.) */
@@ -153,84 +198,138 @@ nf_memfind(const char *hay, size_t n, const char *needle, size_t nl)
 	return NULL;
 }
 
-int
-nf_proc_has_file(pid_t pid, dev_t dev, ino_t ino)
+struct fdscan {
+	char path[64];
+	dev_t dev;
+	ino_t ino;
+	int fd;
+};
+
+static int
+fd_is(const char *name, void *arg)
 {
-	char path[64], fpath[96], buf[4096];
-	int dfd, found = 0;
-	long n;
+	struct fdscan *f = arg;
+	char fpath[96];
+	struct stat st;
+	unsigned long long n;
 
-	/* getdents64 rather than opendir(), which would pull in malloc. */
-	nf_fmt(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	if ((dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -1;
-	while (!found && (n = syscall(SYS_getdents64, dfd, buf,
-	    sizeof(buf))) > 0) {
-		for (long off = 0; off < n;) {
-			/* struct linux_dirent64: ino 8, off 8, reclen 2, type 1 */
-			unsigned short reclen;
-			const char *name = buf + off + 19;
-			struct stat st;
-
-			memcpy(&reclen, buf + off + 16, sizeof(reclen));
-			off += reclen;
-			if (name[0] == '.')
-				continue;
-			nf_fmt(fpath, sizeof(fpath), "%s/%s", path, name);
-			if (stat(fpath, &st) == 0 && st.st_dev == dev &&
-			    st.st_ino == ino) {
-				found = 1;
-				break;
-			}
-		}
+	nf_fmt(fpath, sizeof(fpath), "%s/%s", f->path, name);
+	if (stat(fpath, &st) == 0 && st.st_dev == f->dev &&
+	    st.st_ino == f->ino) {
+		nf_scan_ull(name, &n);
+		f->fd = (int)n;
+		return 1;
 	}
-	close(dfd);
-	if (n < 0 && !found)
+	return 0;
+}
+
+int
+nf_proc_file_fd(pid_t pid, dev_t dev, ino_t ino)
+{
+	struct fdscan f;
+
+	f.dev = dev;
+	f.ino = ino;
+	f.fd = -1;
+	nf_fmt(f.path, sizeof(f.path), "/proc/%d/fd", (int)pid);
+	if (nf_dir_each(f.path, fd_is, &f) < 0)
+		return -2;
+	return f.fd;
+}
+
+/* The inode of a namespace link (/proc/PID/ns/ipc), 0 when unreadable. */
+static unsigned long long
+ns_ino(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
+}
+
+int
+nf_proc_same_ipcns(pid_t pid)
+{
+	static unsigned long long ours;
+	unsigned long long theirs;
+	char path[64];
+
+	if (!ours && !(ours = ns_ino("/proc/self/ns/ipc")))
+		return errno == ENOENT ? 1 : -1;	/* no namespaces */
+	nf_fmt(path, sizeof(path), "/proc/%d/ns/ipc", (int)pid);
+	if (!(theirs = ns_ino(path)))
 		return -1;
-	return found;
+	return theirs == ours;
+}
+
+struct segmap {
+	char name[16];		/* "/SYSV%08x" */
+	unsigned long long shmid;
+	int rw, ro;
+};
+
+/* start-end perms offset dev inode path: a writable or read-only
+ * mapping of the segment whose inode is its shmid. */
+static int
+segmap_line(char *line, void *arg)
+{
+	struct segmap *m = arg;
+	unsigned long long ino;
+	char *p = line, *perms = NULL;
+
+	for (int f = 0; f < 4; f++) {
+		while (*p && *p != ' ')
+			p++;
+		while (*p == ' ')
+			p++;
+		if (f == 0)
+			perms = p;
+	}
+	p = (char *)nf_scan_ull(p, &ino);
+	while (*p == ' ')
+		p++;
+	if (ino != m->shmid || strncmp(p, m->name, 13) ||
+	    (p[13] && p[13] != ' '))
+		return 0;
+	if (perms && perms[1] == 'w')
+		m->rw = 1;
+	else
+		m->ro = 1;
+	return 0;
+}
+
+int
+nf_proc_has_seg(pid_t pid, uint32_t key, int shmid)
+{
+	struct segmap m;
+	char path[64];
+	int ns;
+
+	memset(&m, 0, sizeof(m));
+	nf_fmt(m.name, sizeof(m.name), "/SYSV%08x", (unsigned)key);
+	m.shmid = (unsigned long long)shmid;
+	nf_fmt(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	if (nf_lines_each(path, segmap_line, &m) < 0)
+		return -1;
+	if (!m.rw && !m.ro)
+		return 0;
+	/* The same key and shmid in another IPC namespace is another
+	 * segment: another container's server, not ours. */
+	if ((ns = nf_proc_same_ipcns(pid)) != 1)
+		return ns;
+	return m.rw ? 1 : 2;
 }
 
 int
 nf_proc_has_shm(pid_t pid, uint32_t key)
 {
-	char path[64], pat[16], buf[8192];
-	size_t keep = 0, pl;
-	ssize_t r;
-	int fd, found = 0;
+	/* Our namespace's segment by that key; asking for no access
+	 * needs no permission. */
+	int id = shmget((key_t)key, 0, 0), r;
 
-	nf_fmt(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	pl = nf_fmt(pat, sizeof(pat), "/SYSV%08x ", (unsigned)key);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	for (;;) {
-		r = read(fd, buf + keep, sizeof(buf) - 1 - keep);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			return -1;
-		}
-		if (r == 0)
-			break;
-		keep += (size_t)r;
-		buf[keep] = '\0';
-		/* The name ends its line; read it as "/SYSVxxxxxxxx (deleted)"
-		 * or "/SYSVxxxxxxxx\n". */
-		pat[pl - 1] = ' ';
-		if (nf_memfind(buf, keep, pat, pl))
-			found = 1;
-		pat[pl - 1] = '\n';
-		if (nf_memfind(buf, keep, pat, pl))
-			found = 1;
-		if (found)
-			break;
-		if (keep > pl) {
-			memmove(buf, buf + keep - pl, pl);
-			keep = pl;
-		}
-	}
-	close(fd);
-	return found;
+	if (id < 0)
+		return errno == ENOENT ? 0 : -1;	/* none here */
+	r = nf_proc_has_seg(pid, key, id);
+	return r == 2 ? 0 : r;		/* read-only: an observer */
 }
 
 static const char *
@@ -241,24 +340,47 @@ base(const char *s)
 	return b ? b + 1 : s;
 }
 
-int
-nf_proc_name_is(pid_t pid, const struct nf_proc *p, const char *name)
+/*
+ * Is the process called NAME? Strictly (loose 0): comm, which the kernel
+ * cuts to 15 bytes, or the basename of its executable. Loosely, for "does
+ * it look like the server" (loose 1): also an executable renamed beside
+ * the new build (install -b makes it NAME~; NAME.old, NAME-1.2; or
+ * replaced: "NAME (deleted)"). 1/0, -1 when exe cannot be read.
+ */
+static int
+named(pid_t pid, const struct nf_proc *p, const char *name, int loose)
 {
 	char path[64], exe[PATH_MAX];
-	const char *n = base(name);
+	const char *n = base(name), *b;
+	size_t nl = strlen(n);
 	ssize_t l;
 
 	/* comm is cut to 15 bytes by the kernel: compare that many. */
-	if (!strncmp(p->comm, n, 15) && strlen(p->comm) == (strlen(n) > 15 ?
-	    15 : strlen(n)))
+	if (!strncmp(p->comm, n, 15) && strlen(p->comm) == (nl > 15 ? 15 : nl))
 		return 1;
 	nf_fmt(path, sizeof(path), "/proc/%d/exe", (int)pid);
 	if ((l = readlink(path, exe, sizeof(exe) - 1)) < 0)
-		return errno == ENOENT ? 0 : -1;
+		return errno == ENOENT ? 0 : -1;	/* ENOENT: a kernel thread */
 	exe[l] = '\0';
 	if (l > 10 && !strcmp(exe + l - 10, " (deleted)"))
 		exe[l - 10] = '\0';
-	return strcmp(base(exe), n) == 0;
+	b = base(exe);
+	if (!strcmp(b, n))
+		return 1;
+	return loose && nl && !strncmp(b, n, nl) && strchr("~.-_", b[nl]) &&
+	    b[nl];
+}
+
+int
+nf_proc_name_is(pid_t pid, const struct nf_proc *p, const char *name)
+{
+	return named(pid, p, name, 0);
+}
+
+int
+nf_proc_looks_like(pid_t pid, const struct nf_proc *p, const char *name)
+{
+	return named(pid, p, name, 1);
 }
 
 long long

@@ -264,6 +264,7 @@ struct mscan {
 	void *arg;
 	pid_t pid;
 	size_t unreadable;
+	int rw;			/* writable mappings only */
 };
 
 /* start-end perms offset dev inode   path */
@@ -272,13 +273,15 @@ maps_line(char *line, void *arg)
 {
 	struct mscan *m = arg;
 	unsigned long ino = 0;
-	char *p = line;
+	char *p = line, *perms = NULL;
 
 	for (int f = 0; f < 4; f++) {
 		while (*p && *p != ' ')
 			p++;
 		while (*p == ' ')
 			p++;
+		if (f == 0)
+			perms = p;
 	}
 	for (; *p >= '0' && *p <= '9'; p++)
 		ino = ino * 10 + (unsigned long)(*p - '0');
@@ -287,6 +290,8 @@ maps_line(char *line, void *arg)
 	if (strncmp(p, m->name, m->nl) || (p[m->nl] && p[m->nl] != ' '))
 		return 0;
 	if (m->ino && ino != m->ino)
+		return 0;
+	if (m->rw && (!perms || perms[1] != 'w'))
 		return 0;
 	return m->fn(m->pid, ino, m->arg);
 }
@@ -318,7 +323,7 @@ static int
 maps_scan(const char *name, unsigned long ino,
     int (*fn)(pid_t, unsigned long, void *), void *arg, size_t *unreadable)
 {
-	struct mscan m = { name, strlen(name), ino, fn, arg, 0, 0 };
+	struct mscan m = { name, strlen(name), ino, fn, arg, 0, 0, 0 };
 	int r;
 
 	if (!nf_has_proc()) {
@@ -434,6 +439,61 @@ nf_seg_attached(uint32_t key, pid_t *pids, size_t max)
 		}
 	}
 	return (int)h.npids;
+}
+
+struct writers {
+	pid_t *pids;
+	size_t max, n;
+	pid_t last;
+	int unknown;
+};
+
+static int
+writer_hit(pid_t pid, unsigned long ino, void *arg)
+{
+	struct writers *wr = arg;
+	int ns;
+
+	(void)ino;
+	if (pid == wr->last)	/* a process's lines come together */
+		return 0;
+	wr->last = pid;
+	if ((ns = nf_proc_same_ipcns(pid)) < 0)
+		wr->unknown = 1;
+	if (ns != 1)
+		return 0;
+	if (wr->n < wr->max)
+		wr->pids[wr->n] = pid;
+	wr->n++;
+	return 0;
+}
+
+int
+nf_seg_writers(const struct nf_seg *s, pid_t *pids, size_t max)
+{
+	struct writers wr = { pids, max, 0, 0, 0 };
+	struct mscan m;
+	char name[16];
+
+	nf_fmt(name, sizeof(name), "/SYSV%08x", (unsigned)s->key);
+	memset(&m, 0, sizeof(m));
+	m.name = name;
+	m.nl = strlen(name);
+	m.ino = (unsigned long)s->shmid;
+	m.fn = writer_hit;
+	m.arg = &wr;
+	m.rw = 1;
+	if (!nf_has_proc()) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (nf_dir_each("/proc", maps_pid, &m) < 0 || m.unreadable ||
+	    wr.unknown) {
+		if (!errno)
+			errno = EACCES;
+		return -1;
+	}
+	return (int)wr.n;
 }
 
 /* ---- the header ---- */

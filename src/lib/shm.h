@@ -70,6 +70,12 @@ int nf_maps_find(const char *name, unsigned long ino, pid_t *pids,
  * account for the segment's whole nattch).
  */
 int nf_seg_attached(uint32_t key, pid_t *pids, size_t max);
+/*
+ * PIDs of our IPC namespace that have segment S (its shmid) attached for
+ * writing: a server, not an observer (SHM_RDONLY: a monitor, nfshm). The
+ * count (beyond max counted, not stored), -1 when it cannot be known.
+ */
+int nf_seg_writers(const struct nf_seg *s, pid_t *pids, size_t max);
 /* Until nattch is 0 or the segment is gone; ms < 0: no limit.
  * NF_OK, NF_TIMEOUT or NF_SYS (errno). */
 int nf_seg_wait_detached(uint32_t key, long long ms);

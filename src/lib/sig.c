@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "nf.h"
+#include "opts.h"
 #ifdef _WIN32
 #include "winsig.h"	/* nfrestart.exe: Linux numbers, as tokens */
 #else
@@ -71,6 +72,14 @@ nf_parse_sig(const char *s, int *sig, const char **why)
 			*sig = sigtab[i].sig;
 			return 0;
 		}
+	/* STOP freezes the process; stop is the server's stop with save. A
+	 * spelling between the two is refused, not guessed. */
+	if (strcmp(s, "SIGSTOP") && (!strcasecmp(s, "STOP") ||
+	    !strcasecmp(s, "SIGSTOP"))) {
+		*why = "ambiguous: write stop for NFShmXFrame's stop (USR1, "
+		    "saves and exits), SIGSTOP or 19 to freeze the process";
+		return -1;
+	}
 	if (!strncasecmp(n, "SIG", 3))
 		n += 3;
 	for (size_t i = 3; i < sizeof(sigtab) / sizeof(sigtab[0]); i++)
@@ -82,6 +91,19 @@ nf_parse_sig(const char *s, int *sig, const char **why)
 	return -1;
 }
 
+/* nfsignal -USR2, as kill(1) is typed: say how it is written here. */
+void
+nf_sigopt_hint(void)
+{
+	const char *why;
+	size_t l = strlen(nf_opterr);
+	int sig;
+
+	if (nf_optbad && nf_parse_sig(nf_optbad, &sig, &why) == 0)
+		nf_fmt(nf_opterr + l, sizeof(nf_opterr) - l, " (a signal is "
+		    "given with -s: -s %s)", nf_optbad);
+}
+
 const char *
 nf_signame(int sig, char *buf, size_t n)
 {
@@ -91,7 +113,9 @@ nf_signame(int sig, char *buf, size_t n)
 	}
 	for (size_t i = 3; i < sizeof(sigtab) / sizeof(sigtab[0]); i++)
 		if (sigtab[i].sig == sig) {
-			nf_fmt(buf, n, "%s", sigtab[i].name);
+			/* STOP alone is refused as input: SIGSTOP is its name. */
+			nf_fmt(buf, n, "%s%s", sig == SIGSTOP ? "SIG" : "",
+			    sigtab[i].name);
 			return buf;
 		}
 	nf_fmt(buf, n, "%d", sig);

@@ -19,6 +19,7 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -29,13 +30,15 @@
 
 #include "nf.h"
 
-enum { W_RUN, W_GONE0, W_DONE };	/* running, gone at open, reported */
+/* running, gone at open, reported, left out (not the process meant) */
+enum { W_RUN, W_GONE0, W_DONE, W_DROPPED };
 #define NO_START (~0ULL)
 #define FAST_US 2000000LL		/* look every 1 ms this long */
 #define BASE_US 1000LL
 #define SLOW_US 20000LL
 #define PER_PID_US 10LL
 #define POLL_MAX 64			/* more PIDs than this: epoll */
+#define FD_RESERVE 16			/* descriptors never taken by pidfds */
 
 struct ws {
 	size_t n, ndone, npoll;
@@ -53,6 +56,17 @@ struct ws {
 };
 
 typedef void (*ws_cb)(struct ws *, size_t, void *);
+
+/*
+ * RLIMIT_NOFILE, set (NEW) or read (OLD), by the prlimit system call:
+ * musl's setrlimit() applies it to every thread (__synccall), 1.5 KiB of
+ * a static binary; these tools have one thread.
+ */
+static int
+nofile(const struct rlimit *new, struct rlimit *old)
+{
+	return (int)syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, new, old);
+}
 
 /*
  * A few PIDs (the usual handoff) live in static storage: no mmap before
@@ -74,7 +88,7 @@ ws_close(struct ws *w)
 	if (w->ep >= 0)
 		close(w->ep);
 	if (w->raised)
-		setrlimit(RLIMIT_NOFILE, &w->orig);
+		nofile(&w->orig, NULL);
 	if (w->map == (void *)small)
 		small_busy = 0;
 	else
@@ -117,7 +131,12 @@ ws_alloc(struct ws *w, size_t n)
 	return 0;
 }
 
-/* What the fallback sees: 1 exited (gone, zombie, reused), 0 running. */
+/*
+ * What the fallback sees: 1 exited (gone, exited, or the number now
+ * belongs to a process with another start time), 0 running. Facts that
+ * cannot be read now (EMFILE, ENOMEM) are "running, look again": never
+ * kill(pid, 0), which calls a zombie alive, where /proc is there.
+ */
 static int
 looked_gone(struct ws *w, size_t i)
 {
@@ -126,9 +145,10 @@ looked_gone(struct ws *w, size_t i)
 
 	if (r == 1)
 		return 1;
-	if (r < 0)	/* no /proc, or hidden: kill(pid, 0) is all there is */
-		return !(kill(w->pid[i], 0) == 0 || errno == EPERM);
-	if (p.state == 'Z' || p.state == 'X' || p.state == 'x')
+	if (r < 0)	/* no /proc (or not ours): kill(pid, 0) is all there is */
+		return nf_has_proc() ? 0 : !(kill(w->pid[i], 0) == 0 ||
+		    errno == EPERM);
+	if (nf_proc_exited(&p))
 		return 1;
 	if (w->start[i] == NO_START)
 		w->start[i] = p.start_ms;
@@ -146,7 +166,7 @@ ws_arm(struct ws *w)
 	    rl.rlim_cur < rl.rlim_max) {
 		w->orig = rl;
 		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+		if (nofile(&rl, NULL) == 0)
 			w->raised = 1;
 		nf_debug("RLIMIT_NOFILE raised to %llu for %zu pids",
 		    (unsigned long long)rl.rlim_cur, w->n);
@@ -157,6 +177,8 @@ ws_arm(struct ws *w)
 		else if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
 			nf_debug("epoll_create1: %m: looking at /proc instead");
 	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		rl.rlim_cur = 1 << 20;
 	for (size_t i = 0; i < w->n; i++) {
 		int fds = w->usepoll || w->ep >= 0;
 		int fd;
@@ -168,6 +190,13 @@ ws_arm(struct ws *w)
 			continue;
 		}
 		fd = fds ? nf_pidfd_open(w->pid[i]) : -1;
+		/* Descriptors in reserve: the /proc reads of those we look
+		 * at instead, and of the guard, need some. */
+		if (fd >= 0 && (rlim_t)fd + FD_RESERVE >= rl.rlim_cur) {
+			close(fd);
+			fd = -1;
+			errno = EMFILE;
+		}
 		if (fd >= 0 && w->usepoll) {
 			w->fd[i] = w->pfd[i].fd = fd;
 			continue;
@@ -305,105 +334,177 @@ ws_run(struct ws *w, int any, long long ms, ws_cb cb, void *ctx)
 	}
 }
 
-struct adapt {
-	void (*on_exit)(pid_t, void *);
+struct watch {
+	void (*cb)(pid_t, int, void *);
 	void *arg;
 };
 
 static void
-adapt_cb(struct ws *w, size_t i, void *ctx)
+watch_cb(struct ws *w, size_t i, void *ctx)
 {
-	struct adapt *a = ctx;
+	struct watch *x = ctx;
 
-	if (a->on_exit)
-		a->on_exit(w->pid[i], a->arg);
+	if (x->cb)
+		x->cb(w->pid[i], NF_W_EXITED, x->arg);
 }
 
-size_t
-nf_wait(const pid_t *pids, size_t n, int any, long long ms,
-    void (*on_exit)(pid_t, void *), void *arg)
+/* Has the process pinned for target i exited? Its pidfd is readable then;
+ * without one, the fallback's identity (start time) decides. */
+static int
+exited_now(struct ws *w, size_t i)
 {
-	struct adapt a = { on_exit, arg };
-	struct ws w;
-	size_t left;
-	int r, e;
+	if (w->fd[i] >= 0) {
+		struct pollfd p = { w->fd[i], POLLIN, 0 };
 
-	for (size_t i = 0; i < n; i++)
-		if (pids[i] < 2) {
-			errno = EINVAL;
-			return (size_t)-1;
-		}
-	if (n == 0)
+		return poll(&p, 1, 0) > 0;
+	}
+	return looked_gone(w, i);
+}
+
+/*
+ * Send SIG to target i through what pins it: its pidfd, or, without one,
+ * kill() right after checking that the number still belongs to the
+ * process judged (same start time, not exited). Never a fresh judgement
+ * by number: a server that detached its segment on the first signal is
+ * still the server. 0 sent, 1 it has exited, -errno.
+ */
+static int
+ws_send(struct ws *w, size_t i, int sig)
+{
+	if (w->fd[i] >= 0) {
+		if (nf_pidfd_send(w->fd[i], sig) == 0)
+			return 0;
+		return errno == ESRCH ? 1 : -errno;
+	}
+	if (looked_gone(w, i))
+		return 1;
+	if (kill(w->pid[i], sig) == 0)
 		return 0;
-	if (ws_alloc(&w, n) < 0)
-		return (size_t)-1;
-	memcpy(w.pid, pids, n * sizeof(pid_t));
-	ws_arm(&w);
-	r = ws_run(&w, any, ms, adapt_cb, &a);
-	e = errno;
-	left = w.n - w.ndone;
-	ws_close(&w);
-	errno = e;
-	return r < 0 ? (size_t)-1 : left;
+	return errno == ESRCH ? 1 : -errno;
+}
+
+/* The first that applies of 3 and 5 (judgement failures), else RC. */
+static int
+worst(int judged, int rc)
+{
+	if (judged == NF_SYS || rc == NF_SYS)
+		return NF_SYS;
+	if (judged == NF_REFUSED)
+		return NF_REFUSED;
+	return rc;
+}
+
+/* Judge each target (its pidfd is open already): those that are not the
+ * process meant are dropped, reported with VERB. The code of the worst. */
+static int
+ws_judge(struct ws *w, const struct nf_target *t, const char *verb)
+{
+	int bad = NF_OK;
+
+	for (size_t i = 0; i < w->n; i++) {
+		struct nf_verdict vd;
+		int g;
+
+		if (w->st[i] != W_RUN)
+			continue;
+		g = nf_guard(&t[i], &vd);
+		if (vd.evidence[0])
+			nf_debug("%d: %s", (int)t[i].pid, vd.evidence);
+		if (g == NF_G_OK) {
+			/* The process judged must be the one pinned. */
+			if (w->fd[i] < 0 && w->start[i] == NO_START)
+				w->start[i] = vd.start_ms;
+			if ((w->fd[i] < 0 && w->start[i] != vd.start_ms) ||
+			    exited_now(w, i))
+				g = NF_G_GONE;
+		}
+		if (g == NF_G_OK)
+			continue;
+		if (g == NF_G_GONE) {
+			if (w->fd[i] >= 0) {
+				close(w->fd[i]);
+				w->fd[i] = w->pfd[i].fd = -1;
+			} else
+				w->npoll--;
+			w->st[i] = W_GONE0;
+			continue;
+		}
+		if (g == NF_G_STALE)
+			nf_info("%d: not %s: %s%s", (int)t[i].pid, verb, vd.why,
+			    t[i].pf ? " (the process the pid file named is "
+			    "gone)" : "");
+		else
+			nf_warn("%d: not %s: %s%s", (int)t[i].pid, verb, vd.why,
+			    g == NF_G_LOOKALIKE ? ": refusing" : "");
+		if (g == NF_G_UNKNOWN)
+			bad = NF_SYS;
+		else if (g == NF_G_LOOKALIKE && bad != NF_SYS)
+			bad = NF_REFUSED;
+		ws_done(w, i, NULL, NULL);
+		w->st[i] = W_DROPPED;
+	}
+	return bad;
 }
 
 int
-nf_run_sched_for(const struct nf_target *t, size_t n,
-    const struct nf_sched *sc, int any, long long ms,
-    void (*on_exit)(pid_t, void *), void *arg)
+nf_watch(const struct nf_target *t, size_t n, const struct nf_sched *sc,
+    struct nf_watchopt *wo)
 {
-	struct adapt a = { on_exit, arg };
+	struct watch x = { wo->cb, wo->arg };
 	struct ws w;
-	long long end = ms < 0 ? -1 : nf_now_us() + ms * 1000;
-	int rc = NF_TIMEOUT;
+	long long end = wo->ms < 0 ? -1 : nf_now_us() + wo->ms * 1000;
+	int rc = NF_TIMEOUT, judged = NF_OK, r;
 
+	wo->sent = 0;
 	if (ws_alloc(&w, n) < 0) {
 		nf_warn("mmap:");
 		return NF_SYS;
 	}
 	for (size_t i = 0; i < n; i++)
 		w.pid[i] = t[i].pid;
-	/* The pidfds are open before the first signal: an exit cannot be
-	 * missed, nor a recycled PID mistaken for the target. */
+	/* The pidfds are open before anything is judged or signalled: an
+	 * exit cannot be missed, nor a recycled PID mistaken for the
+	 * target. */
 	ws_arm(&w);
+	if (wo->judge)
+		judged = ws_judge(&w, t, wo->verb);
+	if (!sc) {
+		r = ws_run(&w, wo->any, wo->ms, watch_cb, &x);
+		rc = r < 0 ? NF_SYS : r == 0 ? NF_OK : NF_TIMEOUT;
+		if (r < 0)
+			nf_warn("wait:");
+		goto out;
+	}
 	/* Those gone already are reported, and may be all we wait for. */
 	for (size_t i = 0; i < n; i++)
 		if (w.st[i] == W_GONE0)
-			ws_done(&w, i, adapt_cb, &a);
+			ws_done(&w, i, watch_cb, &x);
 	nf_outflush();
-	if (ws_finished(&w, any))
+	if (ws_finished(&w, wo->any))
 		rc = NF_OK;
 	for (int s = 0; s < sc->n && rc != NF_OK; s++) {
 		char sn[32];
 		long long left, step = sc->step[s].ms;
-		int r, bad = 0, capped;
+		int bad = 0, capped;
 
+		/* No time left: no further signal (it could not be waited
+		 * for, and the answer would be about a process just hit). */
+		if (end >= 0 && nf_now_us() >= end)
+			break;
 		nf_signame(sc->step[s].sig, sn, sizeof(sn));
+		wo->sent = s + 1;
 		for (size_t i = 0; i < n; i++) {
-			struct nf_verdict vd;
-			int g;
-
-			if (ws_finished(&w, any))
+			if (ws_finished(&w, wo->any))
 				break;	/* with any: one is gone, spare the rest */
-			if (w.st[i] == W_DONE)
+			if (w.st[i] != W_RUN)
 				continue;
-			g = nf_guarded_kill(&t[i], sc->step[s].sig, &vd);
-			if (g == NF_G_OK) {
-				nf_debug("%d: sent %s (%s)", (int)t[i].pid,
-				    sn, vd.why);
-			} else if (g == NF_G_GONE) {
-				ws_done(&w, i, adapt_cb, &a);
-			} else if (g == NF_G_STALE) {
-				/* Not the process we meant: it is gone. */
-				nf_info("%d: not signalled: %s", (int)t[i].pid,
-				    vd.why);
-				ws_done(&w, i, NULL, NULL);
-			} else if (g == NF_G_UNKNOWN) {
-				nf_warn("%d: not signalled: %s", (int)t[i].pid,
-				    vd.why);
-				bad = 1;
-			} else {
-				errno = -g;
+			r = ws_send(&w, i, sc->step[s].sig);
+			if (r == 0)
+				nf_debug("%d: sent %s", (int)t[i].pid, sn);
+			else if (r == 1)
+				ws_done(&w, i, watch_cb, &x);
+			else {
+				errno = -r;
 				nf_warn("%d: kill %s:", (int)t[i].pid, sn);
 				bad = 1;
 			}
@@ -413,7 +514,7 @@ nf_run_sched_for(const struct nf_target *t, size_t n,
 			rc = NF_SYS;
 			break;
 		}
-		if (ws_finished(&w, any)) {
+		if (ws_finished(&w, wo->any)) {
 			rc = NF_OK;
 			break;
 		}
@@ -423,7 +524,7 @@ nf_run_sched_for(const struct nf_target *t, size_t n,
 		capped = left >= 0 && step >= left;
 		if (capped)
 			step = left;
-		r = ws_run(&w, any, step, adapt_cb, &a);
+		r = ws_run(&w, wo->any, step, watch_cb, &x);
 		if (r < 0) {
 			nf_warn("wait:");
 			rc = NF_SYS;
@@ -436,13 +537,14 @@ nf_run_sched_for(const struct nf_target *t, size_t n,
 		if (capped)
 			break;	/* the bound ran out, not the step */
 	}
+	/* One last look before saying it still runs. */
+	if (rc == NF_TIMEOUT && ws_run(&w, wo->any, 0, watch_cb, &x) == 0)
+		rc = NF_OK;
+out:
+	if (rc == NF_TIMEOUT && x.cb)
+		for (size_t i = 0; i < n; i++)
+			if (w.st[i] == W_RUN)
+				x.cb(w.pid[i], NF_W_LEFT, x.arg);
 	ws_close(&w);
-	return rc;
-}
-
-int
-nf_run_sched(const struct nf_target *t, size_t n, const struct nf_sched *sc,
-    int any, void (*on_exit)(pid_t, void *), void *arg)
-{
-	return nf_run_sched_for(t, n, sc, any, -1, on_exit, arg);
+	return worst(judged, rc);
 }

@@ -3,9 +3,14 @@
  * stamp: a stand-in server for the restart benchmark. It writes its PID
  * file, appends "start NS" to STAMPS when it starts and, on signal 31 or
  * TERM, works for DELAY ms, appends "exit NS" and exits (CLOCK_MONOTONIC).
- * usage: stamp PIDFILE STAMPS DELAY_MS | stamp now
+ * With KEY BYTES it also attaches that SysV segment (created and filled
+ * when missing), as a server with its data in shared memory does.
+ * usage: stamp PIDFILE STAMPS DELAY_MS [KEY BYTES] | stamp now
  */
 #define _GNU_SOURCE
+#include <sys/ipc.h>
+#include <sys/shm.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -56,11 +61,26 @@ main(int argc, char **argv)
 		printf("%lld\n", t0);
 		return 0;
 	}
-	if (argc != 4)
+	if (argc != 4 && argc != 6)
 		return 2;
 	signal(31, on);
 	signal(SIGTERM, on);
 	stamp(argv[2], "start", t0);
+	/* The segment first: its PID file says it holds it. */
+	if (argc == 6) {
+		key_t k = (key_t)strtoul(argv[4], NULL, 0);
+		size_t sz = strtoull(argv[5], NULL, 0);
+		int id = shmget(k, sz, 0), made = 0;
+		char *m;
+
+		if (id < 0 && (id = shmget(k, sz, IPC_CREAT | 0600)) >= 0)
+			made = 1;
+		if (id < 0 || (m = shmat(id, NULL, 0)) == (void *)-1)
+			return 3;
+		if (made)
+			for (size_t i = 0; i < sz; i++)
+				m[i] = (char)(i * 131 + (i >> 12));
+	}
 	n = snprintf(buf, sizeof(buf), "%d", (int)getpid());
 	fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0 || write(fd, buf, (size_t)n) != n)

@@ -25,13 +25,13 @@ CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined \
 # The sources each target is built from, besides its own file.
 srcs() {
 	case $1 in
-	pidfile) echo parse pidfile fmt msg ;;
-	pidlist) echo addr parse pidfile fmt msg ;;
+	pidfile) echo parse pidfile pidrules files fmt msg opt ;;
+	pidlist) echo addr parse pidfile pidrules files fmt msg opt ;;
 	dur | addr) echo parse ;;
-	sched | sig) echo parse sig fmt ;;
+	sched | sig) echo parse sig fmt opt ;;
 	winquote) echo fmt ;;
 	shmhdr) echo shmhdr ;;
-	backup) (cd ../../src/lib && ls *.c | sed 's/\.c$//') ;;
+	backup) echo backup sum segio files shm shmhdr proc msg fmt parse opt ;;
 	*) return 1 ;;
 	esac
 }
@@ -54,11 +54,10 @@ for t in $TARGETS; do
 	# Rebuilt when any of its sources or headers is newer.
 	# shellcheck disable=SC2086
 	if [ -x "$out" ] && [ -z "$(find $files fuzz.h ../../src/lib/*.h \
-	    ../../src/nfshm.c -newer "$out" 2> /dev/null)" ]; then
+	    -newer "$out" 2> /dev/null)" ]; then
 		continue
 	fi
 	extra=
-	[ "$t" = backup ] && extra=-Wno-unused-function
 	[ "$t" = pidlist ] && extra=-Wl,--wrap=nf_die,--wrap=mmap
 	echo "fuzz: building $t"
 	# shellcheck disable=SC2086

@@ -88,7 +88,9 @@ run() {
 # want VARIANT TOOL: WANT, the exit code the man pages promise.
 want() {
 	case $2 in
-	check|sig_p|sig_SI|sig_KILL) WANT=1 ;;
+	check|sig_p|sig_KILL) WANT=1 ;;
+	# -S/-I names the framework's title: a process with it is refused.
+	sig_SI) case $1 in lookalike-title) WANT=5 ;; *) WANT=1 ;; esac ;;
 	wait_KILL) WANT=0 ;;
 	restart) case $1 in lookalike*) WANT=5 ;; *) WANT=0 ;; esac ;;
 	esac
@@ -117,8 +119,8 @@ while [ $i -lt "$N" ]; do
 	case $var in
 	mtime-old|lookalike-old) touch -d "@$(($(date +%s) - 3600))" "$F" ;;
 	esac
-	# A reused PID is a later process: past the guard's 50 ms tolerance.
-	sleep 0.1
+	# A reused PID is a later process: past the guard's 250 ms tolerance.
+	sleep 0.3
 	rm -f rec
 	if ! decoy rec "$comm" "$P"; then
 		noreuse=$((noreuse + 1))
