@@ -101,6 +101,21 @@ ok "20 reloads in a row: counter never goes back, one server after each, NRestar
 	C systemctl stop nfserver@r20
 	exit $r'
 
+ok "--ready-fd in ExecReload= (a drop-in): reload returns once the new server wrote its line; 20 reloads, each ready" '
+	. "$SDH"
+	I=1.30.1.24
+	inst rfd $I "--ready-fd 3 --ready-delay 200"
+	# ExecStart= runs without -d: --ready-fd is not for it (READY=1 at
+	# the exec); the reload gives it.
+	dropin rfd "ExecReload=" "ExecReload=/usr/bin/nfrestart -d --ready-fd 3 --ready-timeout 10 -C \${DIR} -S \${SERVER} -I \${ID} -- \$COMMAND"
+	C systemctl start nfserver@rfd || exit 1
+	for i in $(seq 20); do
+		C systemctl reload nfserver@rfd || { echo "reload $i: wanted 0, got nfrestart $(reloadrc rfd)"; journal rfd | tail -5; exit 1; }
+		up rfd $I || exit 1
+	done
+	[ "$(prop rfd NRestarts)" = 0 ] || exit 1
+	C systemctl stop nfserver@rfd'
+
 ok "a reload whose old server ignores its signal: 124, the unit stays active on the old server" '
 	. "$SDH"
 	I=1.30.1.3
