@@ -1063,7 +1063,8 @@ holder_stdio(int errfd)
 		return;
 	dup2(devnull, 0);
 	dup2(devnull, 1);
-	dup2(nf_verbose && errfd >= 0 ? errfd : devnull, 2);
+	/* Under systemd, errfd is the journal: its warnings go there. */
+	dup2((nf_verbose || sd_on) && errfd >= 0 ? errfd : devnull, 2);
 }
 
 /*

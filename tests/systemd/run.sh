@@ -71,6 +71,16 @@ ok "start: systemctl start returns once the server is ready (READY=1 from the ho
 	[ "$(prop st NRestarts)" = 0 ] || exit 1
 	C systemctl stop nfserver@st'
 
+ok "start: a server not ready in --ready-timeout: no READY=1, the journal says so, TimeoutStartSec= decides" '
+	. "$SDH"
+	I=1.30.1.25
+	inst nrs $I "" "--ready-file ready --ready-timeout 1"
+	dropin nrs "TimeoutStartSec=3" "Restart=no"
+	C systemctl start nfserver@nrs && { echo "wanted the start to fail"; exit 1; }
+	journal nrs | grep -q "not ready after --ready-timeout" || { echo "wanted the holder'"'"'s word in the journal"; journal nrs | tail -5; exit 1; }
+	journal nrs | grep -q "start operation timed out" || { echo "wanted systemd'"'"'s timeout"; journal nrs | tail -5; exit 1; }
+	[ "$(prop nrs ActiveState)" != active ] || exit 1'
+
 ok "20 reloads in a row: counter never goes back, one server after each, NRestarts=0, the unit active throughout" '
 	. "$SDH"
 	I=1.30.1.2
