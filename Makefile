@@ -11,6 +11,9 @@ LDFLAGS = -static -s -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro
 PREFIX = /usr/local
 MANPREFIX = $(PREFIX)/share/man
 BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+# systemd looks for units in /usr/local/lib/systemd/system too.
+UNITDIR = $(PREFIX)/lib/systemd/system
+CONFDIR = /etc/nfhandoff
 DESTDIR =
 
 LIBOBJ = src/lib/addr.o src/lib/fmt.o src/lib/guard.o src/lib/msg.o \
@@ -68,9 +71,9 @@ bin/nfshm: src/nfshm.c src/nfshm-freeze.c src/nfshm-freeze.h $(LIBSRC) $(LIBHDR)
 	    $(LIBSRC)
 
 bin/nfrestart: src/nfrestart.c src/nfrestart-backup.c src/nfrestart-backup.h \
-	    $(LIBSRC) $(LIBHDR)
+	    src/nfrestart-notify.c src/nfrestart-notify.h $(LIBSRC) $(LIBHDR)
 	$(CC) $(CFLAGS) $(LTO) $(LDFLAGS) -o $@ src/nfrestart.c \
-	    src/nfrestart-backup.c $(LIBSRC)
+	    src/nfrestart-backup.c src/nfrestart-notify.c $(LIBSRC)
 
 tests/bin/nfserver: tests/fixtures/nfserver.c src/lib/libnf.a $(LIBHDR)
 	mkdir -p tests/bin
@@ -147,6 +150,14 @@ distcheck: dist
 fleet: all
 	sh tests/fleet/run.sh
 
+# A real systemd (252, booted in a systemd-nspawn container): the unit,
+# reloads, crashes, stops (tests/systemd/). Not part of `make check`.
+check-systemd: all
+	sh tests/systemd/run.sh
+
+bench-systemd: all
+	sh tests/systemd/bench.sh
+
 density: all
 	sh tests/density.sh
 
@@ -162,9 +173,14 @@ install: $(TOOLS)
 	cp -f src/completion/nfhandoff.bash $(DESTDIR)$(BASHCOMPDIR)/nfpid
 	for t in nfsignal nfwait nfshm nfrestart; do \
 	    ln -sf nfpid $(DESTDIR)$(BASHCOMPDIR)/$$t || exit 1; done
+	mkdir -p $(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/doc/nfhandoff
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@CONFDIR@|$(CONFDIR)|g' \
+	    src/systemd/nfserver@.service.in > $(DESTDIR)$(UNITDIR)/nfserver@.service
+	sed -e 's|@CONFDIR@|$(CONFDIR)|g' src/systemd/example.conf \
+	    > $(DESTDIR)$(PREFIX)/share/doc/nfhandoff/nfserver.conf.example
 
 clean:
 	rm -f $(LIBOBJ) src/lib/libnf.a $(TOOLS) $(FIXTURES) $(WINTOOLS) $(WINFIX)
 
 .PHONY: all check demo bench install clean check-asan fuzz soak reuse-trial model \
-	deb dist distcheck fleet density
+	deb dist distcheck fleet density check-systemd bench-systemd

@@ -30,13 +30,14 @@
 #include "lib/shm.h"
 #include "lib/shmhdr.h"
 #include "nfrestart-backup.h"
+#include "nfrestart-notify.h"
 
 static const char usage_text[] =
 "usage: nfrestart [-dnqvw] [-p FILE | -S SERVER -I ID] [-C DIR] [-s SIG]\n"
 "                 [-t DUR] [-r SCHEDULE] [-o LOG] [--shm KEY]... [--name NAME]\n"
 "                 [--ready-file FILE | --ready-tcp [HOST:]PORT | --ready-fd N]\n"
 "                 [--ready-timeout DUR] [--backup FILE|DIR [--keep N]]\n"
-"                 [--restore FILE] [--force] [--unsafe-pidfile]\n"
+"                 [--restore FILE] [--new] [--force] [--unsafe-pidfile]\n"
 "                 [--] [COMMAND [ARG ...]]\n"
 "       nfrestart -h | -V\n";
 
@@ -49,6 +50,7 @@ static struct {
 	struct nf_sched sched;
 	int has_sched;
 	int wflag, dflag, force, dry;
+	int newok;			/* --new: a first start is allowed */
 	const char *log;
 	uint32_t shm[MAXSHM];		/* --shm keys */
 	int nshm;
@@ -673,6 +675,14 @@ drain_ready(int fd)
 	return n > 0 && !memchr(buf, '\n', (size_t)n);
 }
 
+/* Has the foreground nfrestart ended? Under systemd the holder of -d is not
+ * its child: it reads the foreground's pipe instead (sd_fg_gone()). */
+static int
+fg_gone(const struct holdspec *h)
+{
+	return sd_on ? sd_fg_gone(0) : getppid() != h->fg;
+}
+
 static _Noreturn void
 hold(struct holdspec *h)
 {
@@ -686,8 +696,10 @@ hold(struct holdspec *h)
 	 * of file without it: nfrestart gave up, and so does the holder. */
 	while (read(h->execfd, &c, 1) < 0 && errno == EINTR)
 		;
-	if (c != 'G')
+	if (c != 'G') {
+		sd_held(o.dflag, h->server, h->execfd, o.ready_ms);
 		_exit(0);
+	}
 	c = 0;
 	fcntl(h->execfd, F_SETFL, O_NONBLOCK);
 	deadline = nf_now_us() + o.ready_ms * 1000;
@@ -735,7 +747,7 @@ hold(struct holdspec *h)
 		}
 		/* The foreground reads the line while it waits; after it, we
 		 * do (our parent is then another process). */
-		if (rfd >= 0 && getppid() != h->fg && !drain_ready(rfd)) {
+		if (rfd >= 0 && fg_gone(h) && !drain_ready(rfd)) {
 			close(rfd);
 			rfd = -1;
 		}
@@ -756,8 +768,7 @@ hold(struct holdspec *h)
 			} else
 				ended = 1;
 		}
-		if (ended || (daemonized && rfd >= 0 &&
-		    getppid() != h->fg)) {
+		if (ended || (daemonized && rfd >= 0 && fg_gone(h))) {
 			/* Nobody is left to write the line. */
 			if (rfd >= 0)
 				close(rfd);
@@ -805,6 +816,7 @@ hold(struct holdspec *h)
 		if (iv < 50)
 			iv++;
 	}
+	sd_held(o.dflag, h->server, h->execfd, o.ready_ms);
 	_exit(0);
 }
 
@@ -1090,7 +1102,7 @@ static struct {
 static int
 holder_needed(void)
 {
-	return !o.wflag || nheld || o.nshm;
+	return !o.wflag || nheld || o.nshm || sd_on;
 }
 
 /* What both kinds of holder are given: the lock, segments, the exec pipe. */
@@ -1118,7 +1130,8 @@ holder_stdio(int errfd)
 		return;
 	dup2(devnull, 0);
 	dup2(devnull, 1);
-	dup2(nf_verbose && errfd >= 0 ? errfd : devnull, 2);
+	/* Under systemd, errfd is the journal: its warnings go there. */
+	dup2((nf_verbose || sd_on) && errfd >= 0 ? errfd : devnull, 2);
 }
 
 /*
@@ -1255,14 +1268,35 @@ middle_holds(int lockfd, int logfd, int hpipe, pid_t c2, int rfd, pid_t fg)
 	for (int s = 1; s < 65; s++)
 		if (s != SIGCHLD && s != SIGKILL && s != SIGSTOP)
 			signal(s, SIG_IGN);
-	/* -v: the holder's words go where the server's go. */
-	holder_stdio(logfd);
+	/* -v: the holder's words go where the server's go (under systemd,
+	 * the journal). */
+	if (!sd_on)
+		holder_stdio(logfd);
 	holder_spec(&h, lockfd, hpipe, c2);
 	if (h.lockfd < 0 && lockfd >= 0)	/* not its job */
 		close(lockfd);
 	h.child = 1;
 	h.rfd = rfd;
 	h.fg = fg;
+	if (sd_on) {
+		/*
+		 * Under systemd the server must be systemd's own child when
+		 * it becomes the main PID (systemd waits only for the exit
+		 * of a child): the holder is a child of this process, which
+		 * exits (0: the holder runs), as in a plain daemonization.
+		 */
+		struct nf_proc pr;
+		pid_t p = fork();
+
+		if (p != 0)
+			_exit(p < 0 ? NF_SYS : 0);
+		h.child = 0;
+		h.ppfd = nf_pidfd_open(c2);
+		h.start_ms = nf_proc_read(c2, &pr) == 0 ? pr.start_ms : 0;
+		/* A server that exits is not taken for one that daemonized:
+		 * systemd would stop the unit at that exit anyway. */
+		o.ready_given = 0;
+	}
 	hold(&h);
 }
 
@@ -1282,7 +1316,7 @@ prepare_daemon(int lockfd, int logfd)
 	 * never die of SIGPIPE because the foreground was killed. (Nothing
 	 * of ours can sit on --ready-fd's number: main() holds it.) */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, tell) < 0 ||
-	    pipe2(go, O_CLOEXEC) < 0)
+	    pipe2(go, O_CLOEXEC) < 0 || sd_pipe(oldpid) < 0)
 		nf_die(NF_SYS, "pipe:");
 	if (o.ready_fd >= 0 && pipe2(rfd, O_CLOEXEC) < 0)
 		nf_die(NF_SYS, "pipe:");
@@ -1320,6 +1354,7 @@ prepare_daemon(int lockfd, int logfd)
 			if (hp[0] < 0)
 				_exit(0);
 			close(hp[1]);
+			sd_role(1);
 			middle_holds(lockfd, logfd, hp[0], c2, rfd[0], fg);
 		}
 		if (rfd[0] >= 0)
@@ -1328,10 +1363,12 @@ prepare_daemon(int lockfd, int logfd)
 			close(hp[0]);
 			L.hold_w = hp[1];
 		}
+		sd_role(2);
 		devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (devnull >= 0)
 			dup2(devnull, 0);
-		if (logfd < 0)
+		/* Under systemd, without -o: the unit's own (the journal). */
+		if (logfd < 0 && !sd_on)
 			logfd = devnull;
 		if (logfd >= 0) {
 			dup2(logfd, 1);
@@ -1347,13 +1384,14 @@ prepare_daemon(int lockfd, int logfd)
 		while (read(go[0], &c, 1) < 0 && errno == EINTR)
 			;
 		if (c != 'g')
-			_exit(0);
+			sd_abandoned(L.hold_w);
 		_exit(exec_server(tell[1]));
 	}
 	close(tell[1]);
 	close(go[0]);
 	if (rfd[1] >= 0)
 		close(rfd[1]);
+	sd_role(0);
 	/* The first child stays as the holder, or has exited: it is not
 	 * waited for (a zombie until we exit). */
 	if (read(tell[0], &v, sizeof(v)) != sizeof(v) || v == 0)
@@ -1364,6 +1402,9 @@ prepare_daemon(int lockfd, int logfd)
 		nf_die(NF_SYS, "fork (the new server and its lock holder): %m; "
 		    "nothing was touched");
 	}
+	if (sd_on && sd_middle(c1) != 0)
+		nf_die(NF_SYS, "fork (the restart lock holder) failed; nothing "
+		    "was touched");
 	L.server = (pid_t)v;
 	L.go_w = go[1];
 	L.tell_r = tell[0];
@@ -1596,6 +1637,43 @@ open_log(const char *path)
 	return fd;
 }
 
+/*
+ * No old server and none of the segments: not a restart. Without --new,
+ * say so (a mistyped ID must not start a new, empty server): 1.
+ */
+static int
+first_start(const struct nf_pidfile *pf)
+{
+	struct nf_seg s;
+
+	for (int i = 0; i < o.nshm; i++)
+		if (nf_seg_find(o.shm[i], &s) != 1)
+			return 0;
+	nf_warn("%s %s and segment 0x%08x does not exist: nothing to "
+	    "restart, nothing started (a first start needs --new)",
+	    o.a.pidfile, pf->status == NF_PF_ABSENT ? "was not found" :
+	    "names no live server", (unsigned)o.shm[0]);
+	return 1;
+}
+
+/* Under systemd, for the holder of a start: is the new server ready? */
+int
+nfr_ready_now(void)
+{
+	struct stat rs;
+	struct tcpaddr ta;
+
+	if (o.ready_file)
+		return stat(o.ready_file, &rs) == 0 && rs.st_size > 0 &&
+		    (!L.had_rfile || rs.st_ino != L.rst0.st_ino ||
+		    rs.st_mtim.tv_sec != L.rst0.st_mtim.tv_sec ||
+		    rs.st_mtim.tv_nsec != L.rst0.st_mtim.tv_nsec ||
+		    rs.st_size != L.rst0.st_size);
+	if (o.ready_tcp)
+		return parse_tcp(o.ready_tcp, &ta) == 0 && tcp_ready(&ta);
+	return 1;
+}
+
 static void
 plan(const char *what, const char *fmt, ...)
 {
@@ -1626,6 +1704,7 @@ parse(int argc, char **argv)
 		{ "ready-fd", required_argument, NULL, NF_OPT_READY_FD },
 		{ "ready-timeout", required_argument, NULL,
 		    NF_OPT_READY_TIMEOUT },
+		{ "new", no_argument, NULL, NF_OPT_TOOL },
 		BK_LONG,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -1671,6 +1750,9 @@ parse(int argc, char **argv)
 			continue;
 		case NF_OPT_FORCE:
 			o.force = 1;
+			continue;
+		case NF_OPT_TOOL:
+			o.newok = 1;
 			continue;
 		case NF_OPT_READY_FILE:
 			if (!*nf_optarg)
@@ -1750,7 +1832,8 @@ parse(int argc, char **argv)
 	if (nready > 1)
 		nf_die(NF_USAGE, "give one of --ready-file, --ready-tcp, "
 		    "--ready-fd");
-	if (nready && !o.dflag)
+	/* Under systemd the holder of a start tells READY=1 (not --ready-fd). */
+	if (nready && !o.dflag && (!sd_on || o.ready_fd >= 0))
 		nf_die(NF_USAGE, "--ready-file/--ready-tcp/--ready-fd need -d "
 		    "(without it nfrestart becomes the server)");
 	bk_setup(o.shm, o.nshm, !o.cmd ? 0 : o.dflag ? 'd' : 'x');
@@ -1769,7 +1852,9 @@ main(int argc, char **argv)
 	uint32_t key;
 
 	nf_init(argv[0]);
+	sd_init();
 	parse(argc, argv);
+	sd_check(o.dflag, o.cmd != NULL, o.force);
 	t0 = nf_now_us();
 	signals_init();
 	/* Hold --ready-fd's number (close-on-exec) so that nothing of ours
@@ -1894,6 +1979,17 @@ main(int argc, char **argv)
 		    "touched (a server whose PID file was deleted is still "
 		    "running)", (unsigned)key, path);
 	}
+	if (oldpid && sd_foreign(oldpid, path, sizeof(path))) {
+		/* Its unit would take the old server's exit for a stop. */
+		if (!o.force)
+			nf_die(NF_REFUSED, "old server %d runs under systemd "
+			    "(%s): use systemctl reload; nothing was touched "
+			    "(--force to go on)", (int)oldpid, path);
+		nf_warn("old server %d runs under systemd (%s): going on "
+		    "(--force)", (int)oldpid, path);
+	}
+	if (!oldpid && o.nshm && o.cmd && !o.newok && first_start(&pf))
+		nf_exit(NF_FALSE);
 
 	/* --restore's file, checked whole before anything is touched. */
 	if ((r = bk_prepare(o.force)) != NF_OK)
@@ -1935,9 +2031,14 @@ main(int argc, char **argv)
 	hold_segments();
 	if (o.ready_file && stat(o.ready_file, &L.rst0) == 0)
 		L.had_rfile = 1;
-	if (o.cmd && o.dflag)
+	if (o.cmd && o.dflag) {
 		prepare_daemon(lockfd, logfd);
-	else if (o.cmd && (r = prefork_holder(lockfd)) < 0) {
+		/* Under systemd: the new main PID, before the old server can
+		 * exit (it would stop the unit). */
+		if (sd_on && (r = sd_begin(L.server)) != NF_OK)
+			nf_exit(r);
+		pause_at("notified");
+	} else if (o.cmd && (r = prefork_holder(lockfd)) < 0) {
 		errno = -r;
 		nf_die(NF_SYS, "fork (restart lock holder): %m; nothing was "
 		    "touched");
@@ -1947,6 +2048,7 @@ main(int argc, char **argv)
 	 * not stop the handoff half way. */
 	handoff_begin();
 	if (oldpid) {
+		sd_stopping();
 		r = stop_old(&pf);
 		if (r != NF_OK)
 			nf_exit(r);

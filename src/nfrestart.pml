@@ -42,6 +42,16 @@
  *      the old server was signalled never ends the handoff half way: the
  *      old server stopped, the new one never started (assertion at every
  *      such signal; OPSIG)
+ *   P5 (SYSTEMD) systemd's view of the main PID: the unit is never
+ *      killed by a reload. A server that exits on a reload's signal (or
+ *      its KILL step) is never systemd's main PID at that moment (but
+ *      after a 124, whose documented outcome is that it may still exit),
+ *      and the process that was to exec the new server, given up, never
+ *      dies as the main PID while an old server that was not signalled
+ *      runs (systemd would kill the unit's cgroup, that server included;
+ *      once signalled, it may be exiting, and the restart of the unit
+ *      that this exit, 6, brings is what the unit needs). "Never two
+ *      servers" is P1, here over the same interleavings.
  *
  * Assumptions, stated rather than hidden:
  * - timing: --ready-timeout (default 30 s) runs out only after the new
@@ -101,6 +111,31 @@
  *                          choosing): a smaller space for the liveness run.
  *   ALL_D                  every run uses -d.
  *   NR=3                   three runs (the default is two).
+ *   SYSTEMD                every run is a reload of a systemd unit
+ *                          (ExecReload=nfrestart -d, src/nfrestart-notify.c):
+ *                          MAINPID=<the process that will exec> with a
+ *                          barrier before any signal (sd_begin()); the
+ *                          foreground's exit puts the main PID back on the
+ *                          old server while it lives (fg_exit()), the holder
+ *                          does when the foreground was killed (sd_held());
+ *                          the process that will exec, given up, closes the
+ *                          holder's pipe and dies only once the holder is
+ *                          gone (sd_abandoned()); the holder puts it back
+ *                          only on an old server that was not signalled
+ *                          yet (sd_stopping()). Implies ALL_D. P1, P5 hold.
+ *   BROKEN_MAINPID_LATE    (with SYSTEMD) MAINPID= only once the old server
+ *                          has exited. Must fail P5.
+ *   BROKEN_NO_RESTORE      (with SYSTEMD) a failed reload leaves the main
+ *                          PID on the process that will exec. Must fail P5.
+ *
+ * Under SYSTEMD, a SIGKILL of the process that will exec while it is the
+ * main PID (before its exec) is taken as a crash of the main PID, as a
+ * server's crash is: systemd restarts the unit. It is not a reload's doing.
+ * And a SIGKILL takes effect at once: within the KILL step's wait, and
+ * before anyone looks at that process again (so the main PID is not put
+ * back on it). A process that SIGKILL cannot end in time (stuck in the
+ * kernel) gives 124 with the main PID back on it, and its death later
+ * restarts the unit, with the data kept: the operator asked for KILL.
  *
  * Known limitations the model shows (documented in nfrestart(1), THE
  * RESTART LOCK), each a counterexample to P1:
@@ -131,6 +166,12 @@
 #endif
 
 #define OLD	NR		/* instance index of the server running at first */
+
+#ifdef SYSTEMD
+#ifndef ALL_D
+#define ALL_D
+#endif
+#endif
 
 /* Who has a PID. */
 #define FREE	0
@@ -177,6 +218,35 @@ bool sent[NR];			/* run r has signalled the old server */
 bool snapdead[NR];		/* the process judged at step 2 has died since
 				 * (its start time no longer matches) */
 
+#ifdef SYSTEMD
+byte mainpid = 1;		/* systemd's main PID: the old server at first */
+byte sdold[NR];			/* the old server when MAINPID= was sent */
+bool sdoldgone[NR];		/* ... that very process has died since */
+bool sclosed[NR];		/* the process that will exec gave up, closed
+				 * the holder's pipe, and waits for the holder */
+bool rest[NR];			/* the main PID is where it belongs, said by
+				 * the foreground ('d') or by the holder */
+bool sdsig[NR];			/* 's': the old server is being signalled */
+bool restarted;			/* systemd saw the main PID exit (died()) */
+bool late[NPID + 1];		/* main again after a 124: its exit on the
+				 * signal it was sent is 124's documented
+				 * outcome (nothing runs), not the reload's */
+/* P5: a server exiting on a reload's signal is not the main PID. */
+#define SD_NOT_MAIN(p)	assert(restarted || mainpid != p || late[p])
+/* fg_exit(), sd_held(): back on the old server while that process lives. */
+#ifdef BROKEN_NO_RESTORE
+#define SD_RESTORE(r)	skip
+#else
+#define SD_RESTORE(r)	if \
+	:: sdold[r] != 0 && !sdoldgone[r] && !kil[sdold[r]] -> \
+		mainpid = sdold[r] \
+	:: else \
+	fi
+#endif
+#else
+#define SD_NOT_MAIN(p)	skip
+#endif
+
 /* ---- processes and PIDs ---- */
 
 /* A process is born on a free PID, or p = 0 (fork: EAGAIN). */
@@ -197,6 +267,9 @@ inline born(p, k)
 	sig[p] = 0;
 	kil[p] = 0;
 	att[p] = 0;
+#ifdef SYSTEMD
+	late[p] = 0;
+#endif
 	/* Born after every write so far: a reused PID looks stale. */
 	if
 	:: pf_pid == p -> pf_fresh = 0
@@ -217,6 +290,16 @@ inline born(p, k)
 /* The process at PID p dies (a pidfd on it now reads as exited). */
 inline died(p)
 {
+#ifdef SYSTEMD
+	/* systemd sees its main PID exit: it kills the unit's cgroup and
+	 * starts the unit again (a crash, or a reload given up with nothing
+	 * running). That is not modelled: from here on the processes of the
+	 * model no longer exist in reality, and P5 no longer judges them. */
+	if
+	:: mainpid == p -> mainpid = 0; restarted = 1
+	:: else
+	fi;
+#endif
 	owner[p] = FREE;
 	att[p] = 0;
 	sig[p] = 0;
@@ -236,6 +319,12 @@ inline died(p)
 		:: spid[i] == p -> sgone[i] = 1
 		:: else
 		fi;
+#ifdef SYSTEMD
+		if
+		:: sdold[i] == p -> sdoldgone[i] = 1
+		:: else
+		fi;
+#endif
 		i++
 	:: else -> break
 	od
@@ -338,9 +427,10 @@ end_serve:
 		:: me == spid[n] -> sexit0[n] = 1
 		:: else
 		fi;
+		SD_NOT_MAIN(me);
 		srvdied(me, n); goto dead }
 	:: atomic { sig[me] && !kil[me] -> sig[me] = 0 }
-	:: atomic { kil[me] -> srvdied(me, n); goto dead }
+	:: atomic { kil[me] -> SD_NOT_MAIN(me); srvdied(me, n); goto dead }
 	od
 }
 
@@ -417,7 +507,12 @@ proctype Holder(byte r; byte old; bool kn)
 	/* L322-328: wait for 'G'; end of file without it: give up. */
 	if
 	:: atomic { gword[r] -> skip }
+#ifdef SYSTEMD
+	/* hold() L330: sd_held() before the exit, the lock still held. */
+	:: atomic { !gword[r] && (sgone[r] || sclosed[r]) -> goto sdout }
+#else
 	:: atomic { !gword[r] && sgone[r] -> unref(r); goto out }
+#endif
 #ifdef HOLDER_CRASH
 	:: atomic { unref(r); goto out }
 #endif
@@ -460,6 +555,19 @@ end_hold:
 	:: atomic { unref(r); goto out }
 #endif
 	od;
+#ifdef SYSTEMD
+	goto out;
+sdout:
+	/* sd_held(): once the foreground has ended, its word ('d'), or our
+	 * own: the main PID back on an old server that was not signalled. */
+	atomic { pgone[r] ->
+		if
+		:: !rest[r] && !sdsig[r] -> SD_RESTORE(r)
+		:: else
+		fi;
+		rest[r] = 1;
+		unref(r) }
+#endif
 out:
 	skip
 }
@@ -488,7 +596,19 @@ proctype Pre(byte r; byte me; byte old)
 	/* L916-919: wait for the go; end of file without it: exit 0. */
 	if
 	:: atomic { goword[r] -> skip }
+#ifdef SYSTEMD
+	/* sd_abandoned(): close the holder's pipe, wait until the holder is
+	 * gone, then die (exit 6). */
+	:: atomic { !goword[r] && pgone[r] -> sclosed[r] = 1 };
+	   atomic { rest[r] ->
+		/* P5: not while a server runs that was not signalled (once
+		 * it was, it may be exiting, and systemd restarting the unit
+		 * at this exit, 6, is what the unit needs). */
+		assert(restarted || !(mainpid == me && ninst > 0 && !sdsig[r]));
+		unref(r); died(me); goto dead }
+#else
 	:: atomic { !goword[r] && pgone[r] -> unref(r); died(me); goto dead }
+#endif
 	:: atomic { unref(r); died(me); goto dead }
 	fi;
 	/* L920 exec_server(). */
@@ -539,6 +659,9 @@ proctype Run(byte r)
 {
 	byte i, me, old, g, s;
 	bool dflag, killsched, nothing, locked, judged;
+#ifdef SYSTEMD
+	bool crashed;
+#endif
 
 	/* Options: -d or not; run 0 has KILL in its schedule
 	 * (restart/T/KILL/T), the others do not (restart/T: 124). */
@@ -660,6 +783,17 @@ proctype Run(byte r)
 		fi }
 	fi;
 
+#if defined(SYSTEMD) && !defined(BROKEN_MAINPID_LATE)
+	/* sd_begin(): MAINPID=<the process that will exec>, BARRIER=1: systemd
+	 * has read it before any signal; a process that died by then is not
+	 * taken (systemd ignores a dead main PID): 3, before any signal. */
+	if
+	:: goto crash
+	:: atomic { !sgone[r] -> mainpid = spid[r]; sdold[r] = old;
+		sdoldgone[r] = old == 0 }
+	:: atomic { sgone[r] -> goto quit }
+	fi;
+#endif
 	/* 4. L1369-1373 stop_old() -> nf_run_sched_for() (wait.c L351-440). */
 	if
 	:: old != 0 ->
@@ -667,7 +801,11 @@ proctype Run(byte r)
 		if
 		:: goto crash
 		:: atomic { tgt[r] = old;
-			tgtgone[r] = owner[old] == FREE || snapdead[r] }
+			tgtgone[r] = owner[old] == FREE || snapdead[r];
+#ifdef SYSTEMD
+			sdsig[r] = 1	/* sd_stopping(): 's' to the holder */
+#endif
+		   }
 		fi;
 		/* wait.c L381-395: the first signal, through the guard. */
 		if
@@ -716,7 +854,9 @@ proctype Run(byte r)
 #endif
 				if
 				:: atomic { tgtgone[r] -> skip }
+#ifndef SYSTEMD
 				:: goto quit	/* 124 */
+#endif
 				:: goto crash
 				fi
 			:: else -> goto quit	/* L618-622: 124, nothing started */
@@ -726,6 +866,13 @@ proctype Run(byte r)
 	fi;
 
 	opsig(r);
+#if defined(SYSTEMD) && defined(BROKEN_MAINPID_LATE)
+	/* Broken: MAINPID= only once the old server has exited. */
+	if
+	:: goto crash
+	:: atomic { mainpid = spid[r]; sdold[r] = old; sdoldgone[r] = 1 }
+	fi;
+#endif
 	/* 5. L1376-1384 wait_detached(): nobody attached any more, or -t. */
 	if
 	:: old != 0 ->
@@ -778,9 +925,24 @@ proctype Run(byte r)
 	fi;
 	goto gone;
 crash:
+#ifdef SYSTEMD
+	crashed = 1;
+#endif
 quit:
 	/* Exit or SIGKILL: the fds close. */
 	atomic {
+#ifdef SYSTEMD
+		/* fg_exit() at an exit, not at a SIGKILL: the main PID back
+		 * on the old server while it lives, then 'd' to the holder. */
+		if
+		:: !crashed && !rest[r] -> SD_RESTORE(r); rest[r] = 1;
+			if
+			:: sdsig[r] && mainpid == sdold[r] -> late[sdold[r]] = 1
+			:: else
+			fi
+		:: else
+		fi;
+#endif
 		pgone[r] = 1;
 		if
 		:: locked -> unref(r)
@@ -809,13 +971,13 @@ proctype Old()
 	fi;
 end_serve:
 	do
-	:: atomic { sig[1] && !kil[1] -> srvdied(1, OLD); goto dead }
+	:: atomic { sig[1] && !kil[1] -> SD_NOT_MAIN(1); srvdied(1, OLD); goto dead }
 	:: atomic { sig[1] && !kil[1] -> sig[1] = 0 }	/* ignored */
 #ifdef LINGER
 	/* Detached on the signal, still running: only KILL ends it. */
 	:: atomic { sig[1] && !kil[1] -> sig[1] = 0; att[1] = 0 }
 #endif
-	:: atomic { kil[1] -> srvdied(1, OLD); goto dead }
+	:: atomic { kil[1] -> SD_NOT_MAIN(1); srvdied(1, OLD); goto dead }
 	od;
 dead:
 	skip

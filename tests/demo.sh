@@ -36,7 +36,7 @@ counter() { nfserver --peek -I $ID | cut -d' ' -f2; }
 show() { printf '   counter in shared memory: %s%s%s\n' "$B" "$(counter)" "$N"; }
 
 say "1. Start a game server (the fixture: it counts in its SysV segment)"
-run nfrestart -q -d -o server.log $SV -- nfserver $SV
+run nfrestart -q -d --new -o server.log $SV -- nfserver $SV
 while [ ! -s GameServer_$ID.pid ]; do sleep 0.01; done
 sleep 0.3; show
 run nfshm stat -S GameServer -I $ID | grep -E '^(key|bytes|nattch|init|version|verdict)'

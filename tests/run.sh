@@ -8,6 +8,9 @@
 # IPC, mount) namespace with tests/bin/nfinit as its init, where it can.
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 export TOP
+# Run by a systemd unit (a CI runner), the tools would talk to its systemd:
+# only the cases that say so do.
+unset NOTIFY_SOCKET MAINPID
 
 if [ -z "$NF_IN_NS" ]; then
 	if [ "$(id -u)" = 0 ] && command -v unshare > /dev/null 2>&1 &&

@@ -452,8 +452,8 @@ _nfrestart() {
 		_nf_add '' "$_nf_cur" -d -n -q -v -w -p -S -I -C -s -t -r -o \
 		    --daemon --dry-run --write-pidfile --pidfile --server --id \
 		    --chdir --signal --timeout --retry --log --shm --name \
-		    --ready-file --ready-tcp --ready-fd --ready-timeout --force \
-		    --backup --keep --restore \
+		    --ready-file --ready-tcp --ready-fd --ready-timeout --new \
+		    --force --backup --keep --restore \
 		    --unsafe-pidfile -- -h -V --help --version --quiet --verbose
 	fi
 	_nf_done

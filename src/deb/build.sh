@@ -87,6 +87,16 @@ for t in $TOOLS; do
 	chmod 0755 "$R/usr/bin/$t"
 done
 
+# The systemd template unit (nfhandoff(7), SYSTEMD), and an instance's
+# file as an example.
+unitdir=$R/lib/systemd/system
+mkdir -p "$unitdir" "$doc/examples"
+sed -e 's|@BINDIR@|/usr/bin|g' -e 's|@CONFDIR@|/etc/nfhandoff|g' \
+    "$TOP/src/systemd/nfserver@.service.in" > "$unitdir/nfserver@.service"
+sed -e 's|@CONFDIR@|/etc/nfhandoff|g' "$TOP/src/systemd/example.conf" \
+    > "$doc/examples/nfserver.conf"
+chmod 0644 "$unitdir/nfserver@.service" "$doc/examples/nfserver.conf"
+
 # man/X.S -> DIR/manS/X.S.gz, for the shipped tools and nfhandoff.7 (not
 # nfrestart.exe.1: the Windows program is not in the package).
 manpages() {	# SRCDIR DESTDIR
@@ -137,9 +147,9 @@ cp "$TOP/src/deb/lintian-overrides" "$R/usr/share/lintian/overrides/nfhandoff"
 chmod 0644 "$doc/copyright" "$doc/changelog.gz" \
     "$R/usr/share/lintian/overrides/nfhandoff"
 
-(cd "$R" && find usr -type f | LC_ALL=C sort | xargs md5sum) \
+(cd "$R" && find usr lib -type f | LC_ALL=C sort | xargs md5sum) \
     > "$R/DEBIAN/md5sums"
-size=$(du -sk "$R/usr" | cut -f1)
+size=$(du -sk "$R/usr" "$R/lib" | awk '{ s += $1 } END { print s }')
 if [ -n "$built" ]; then
 	subst -e "s|^@BUILTUSING@|$built\\n|" "$TOP/src/deb/control.in"
 else

@@ -263,10 +263,14 @@ nf_outflush(void)
 	}
 }
 
+void (*nf_exit_hook)(int);
+
 _Noreturn void
 nf_exit(int code)
 {
 	nf_outflush();
+	if (nf_exit_hook)
+		nf_exit_hook(code);
 	_exit(code);
 }
 

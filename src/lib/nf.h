@@ -108,6 +108,7 @@ int nf_writeall(int fd, const void *buf, size_t n);	/* 0, or -1 */
 /* -h, -q, -v, -V, the same in every tool: 1 if C was one of them. */
 int nf_common_opt(int c, const char *usage, const char *tool);
 _Noreturn void nf_exit(int code);	/* flushes stdout, then exits */
+extern void (*nf_exit_hook)(int);	/* called by nf_exit, if set */
 long long nf_now_us(void);		/* monotonic */
 void nf_sleep_ms(long long ms);
 #ifdef _WIN32

@@ -274,7 +274,7 @@ untouched() {
 # --- the servers, started as an operator would the first time -----------------
 for h in $HOSTS; do
 	loader "$h" good
-	nfrestart -q -d -C "$(hdir "$h")" -S GameServer -I "$(hid "$h")" \
+	nfrestart -q -d --new -C "$(hdir "$h")" -S GameServer -I "$(hid "$h")" \
 	    -o server.log --ready-tcp "127.0.0.1:$(hport "$h")" -- \
 	    ./NFPluginLoader --Server=GameServer --ID="$(hid "$h")" --Start ||
 	    { echo "fleet: cannot start the server on $h"; exit 1; }

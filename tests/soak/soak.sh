@@ -192,7 +192,7 @@ peek() {
 
 # The first start: nothing to stop.
 ks=0 rcs=
-launch 0
+launch 0 --new
 wait $LP 2> /dev/null
 rcs=$?
 check 0 0
