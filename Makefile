@@ -75,9 +75,11 @@ bin/nfrestart: src/nfrestart.c src/nfrestart-backup.c src/nfrestart-backup.h \
 	$(CC) $(CFLAGS) $(LTO) $(LDFLAGS) -o $@ src/nfrestart.c \
 	    src/nfrestart-backup.c src/nfrestart-notify.c $(LIBSRC)
 
-tests/bin/nfserver: tests/fixtures/nfserver.c src/lib/libnf.a $(LIBHDR)
+tests/bin/nfserver: tests/fixtures/nfserver.c tests/fixtures/nfxhdr.c \
+	    tests/fixtures/nfxhdr.h src/lib/libnf.a $(LIBHDR)
 	mkdir -p tests/bin
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/fixtures/nfserver.c src/lib/libnf.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/fixtures/nfserver.c \
+	    tests/fixtures/nfxhdr.c src/lib/libnf.a
 
 tests/bin/nfinit: tests/fixtures/nfinit.c
 	mkdir -p tests/bin

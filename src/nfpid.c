@@ -268,8 +268,7 @@ cmd_lock(struct nf_addr *a, int argc, char **argv)
 	unlink(a->pidfile);
 	errno = e;
 	nf_warn("%s: exec:", argv[0]);
-	nf_exit(e == ENOENT ? NF_NOTFOUND : NF_NOEXEC);
-	return NF_SYS;
+	return e == ENOENT ? NF_NOTFOUND : NF_NOEXEC;
 }
 
 int

@@ -55,7 +55,6 @@ static struct {
 	uint32_t shm[MAXSHM];		/* --shm keys */
 	int nshm;
 	uint32_t objkey;		/* -S/-I's object segment */
-	int has_obj;
 	const char *ready_file, *ready_tcp;
 	int ready_fd;
 	long long ready_ms;
@@ -73,16 +72,6 @@ static void
 usage(void)
 {
 	nf_usage_die(usage_text);
-}
-
-/* "3.141 s" from microseconds, without floating point. */
-static const char *
-secs(long long us, char *buf, size_t n)
-{
-	if (us < 0)
-		us = 0;
-	nf_fmt(buf, n, "%lld.%03lld s", us / 1000000, us / 1000 % 1000);
-	return buf;
 }
 
 /*
@@ -715,11 +704,8 @@ hold(struct holdspec *h)
 		}
 		if (lock && !visible) {
 			struct nf_pidfile pf;
-			int q = nf_quiet;
 
-			nf_quiet = 1;
 			nf_pidfile_read(o.a.pidfile, 1, &pf);
-			nf_quiet = q;
 			visible = pf.status == NF_PF_OK && pf.pid != oldpid &&
 			    (pf.pid != h->server || execd) &&
 			    nf_alive(pf.pid) == 1;
@@ -995,7 +981,7 @@ on_exit_cb(pid_t pid, int ev, void *arg)
 	(void)arg;
 	if (ev == NF_W_EXITED)
 		nf_debug("old %d exited after %s", (int)pid,
-		    secs(nf_now_us() - t_start, b, sizeof(b)));
+		    nf_secs(nf_now_us() - t_start, b, sizeof(b)));
 }
 
 /*
@@ -1046,7 +1032,7 @@ stop_old(struct nf_pidfile *pf)
 	    "nothing was started, %s still names it. It may yet exit: check "
 	    "with nfpid check -p %s before starting anything; or run again "
 	    "with -r %s/%lld/KILL/5 to escalate", (int)oldpid, sent,
-	    secs(nf_now_us() - t_start, b, sizeof(b)), o.a.pidfile,
+	    nf_secs(nf_now_us() - t_start, b, sizeof(b)), o.a.pidfile,
 	    o.a.pidfile, sc.step[0].sig == NF_SIG_RESTART ? "restart" :
 	    nf_signame(sc.step[0].sig, b, sizeof(b)),
 	    sc.step[0].ms < 1000 ? 1 : sc.step[0].ms / 1000);
@@ -1059,11 +1045,8 @@ static int
 remove_pidfile(const struct nf_pidfile *judged)
 {
 	struct nf_pidfile pf;
-	int q = nf_quiet;
 
-	nf_quiet = 1;
 	nf_pidfile_read(o.a.pidfile, o.a.unsafe, &pf);
-	nf_quiet = q;
 	if (pf.status == NF_PF_ABSENT)
 		return NF_OK;
 	if (pf.status == NF_PF_OK && !(judged->status == NF_PF_OK &&
@@ -1569,7 +1552,7 @@ launch_daemon(void)
 			nf_warn("new server %d is %s but not ready after %s: "
 			    "waited for %s: DOWN%s%s", (int)server,
 			    nf_alive(server) == 1 ? "running" : "gone",
-			    secs(nf_now_us() - t_start, b, sizeof(b)),
+			    nf_secs(nf_now_us() - t_start, b, sizeof(b)),
 			    ready_what(w, sizeof(w)), o.log ?
 			    "; its output is in " : "", o.log ? o.log : "");
 			return NF_DOWN;
@@ -1577,7 +1560,7 @@ launch_daemon(void)
 		if (nf_now_us() >= next) {
 			nf_debug("waiting for new server %d to be ready (%s): "
 			    "%s of %lld s", (int)server, ready_what(w,
-			    sizeof(w)), secs(nf_now_us() - t_start, b,
+			    sizeof(w)), nf_secs(nf_now_us() - t_start, b,
 			    sizeof(b)), o.ready_ms / 1000);
 			next += 2000000;
 		}
@@ -1602,7 +1585,7 @@ launch_daemon(void)
 	if (r < 0)
 		return NF_DOWN;
 	nf_debug("new server %d ready after %s", (int)server,
-	    secs(nf_now_us() - t_start, b, sizeof(b)));
+	    nf_secs(nf_now_us() - t_start, b, sizeof(b)));
 	return NF_OK;
 }
 
@@ -1672,18 +1655,6 @@ nfr_ready_now(void)
 	if (o.ready_tcp)
 		return parse_tcp(o.ready_tcp, &ta) == 0 && tcp_ready(&ta);
 	return 1;
-}
-
-static void
-plan(const char *what, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	nf_vfmt(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	nf_out("%s\t%s\n", what, buf);
 }
 
 static void
@@ -1795,7 +1766,6 @@ parse(int argc, char **argv)
 	nf_addr_finish(&o.a, 1);
 	if (o.a.server) {
 		o.objkey = o.a.key;
-		o.has_obj = 1;
 		/* The object segment is checked like any --shm KEY. */
 		{
 			int dup = 0;
@@ -1875,11 +1845,11 @@ main(int argc, char **argv)
 			if (r < 0)
 				nf_die(NF_SYS, "%s.lock: cannot tell whether a "
 				    "restart is in progress:", o.a.pidfile);
-			plan("lock", "%s.lock is held: another restart is in "
+			nf_plan("lock", "%s.lock is held: another restart is in "
 			    "progress", o.a.pidfile);
 			nf_exit(NF_BUSY);
 		}
-		plan("lock", "take %s.lock", o.a.pidfile);
+		nf_plan("lock", "take %s.lock", o.a.pidfile);
 	} else {
 		r = nf_restart_lock(o.a.pidfile, o.a.unsafe, o.tmo >= 0 ?
 		    o.tmo : NF_WAIT_MS, &lockfd);
@@ -2009,18 +1979,18 @@ main(int argc, char **argv)
 
 	if (o.dry) {
 		if (oldpid)
-			plan("stop", "send %s to %d, wait %s%s",
+			nf_plan("stop", "send %s to %d, wait %s%s",
 			    nf_signame(o.has_sched ? o.sched.step[0].sig : o.sig,
 			    b, sizeof(b)), (int)oldpid, o.has_sched ?
 			    "by the schedule" : "", o.has_sched ? "" :
-			    secs((o.tmo >= 0 ? o.tmo : 10000) * 1000, path,
+			    nf_secs((o.tmo >= 0 ? o.tmo : NF_WAIT_MS) * 1000, path,
 			    sizeof(path)));
 		else
-			plan("stop", "nothing to stop");
+			nf_plan("stop", "nothing to stop");
 		bk_plan();
-		plan("remove", "%s", o.a.pidfile);
+		nf_plan("remove", "%s", o.a.pidfile);
 		if (o.cmd)
-			plan("exec", "%s%s%s", o.cmd[0], o.dflag ?
+			nf_plan("exec", "%s%s%s", o.cmd[0], o.dflag ?
 			    " (daemonized)" : "", o.wflag ? " (writes the pid "
 			    "file)" : "");
 		nf_exit(NF_OK);
@@ -2076,7 +2046,7 @@ main(int argc, char **argv)
 	/* 6. The stale PID file. */
 	if ((r = remove_pidfile(&pf)) != NF_OK)
 		nf_exit(r);
-	nf_debug("old server handled in %s", secs(nf_now_us() - t0, b,
+	nf_debug("old server handled in %s", nf_secs(nf_now_us() - t0, b,
 	    sizeof(b)));
 	pause_at("removed");
 	if (!o.cmd)	/* stop only: 1 when there was nothing to stop */

@@ -46,23 +46,6 @@ usage(void)
 	nf_usage_die(usage_text);
 }
 
-/* -h: the usage on stdout, a line at a time (nf_out takes 512 bytes). */
-static _Noreturn void
-help(void)
-{
-	char line[128];
-
-	for (const char *p = usage_text; *p;) {
-		size_t n = strcspn(p, "\n");
-
-		memcpy(line, p, n < sizeof(line) ? n : sizeof(line) - 1);
-		line[n < sizeof(line) ? n : sizeof(line) - 1] = '\0';
-		nf_out("%s\n", line);
-		p += n + (p[n] == '\n');
-	}
-	nf_exit(NF_OK);
-}
-
 /* ---- what the operands name ---- */
 
 struct tgt {
@@ -1028,9 +1011,8 @@ main(int argc, char **argv)
 	if (argc < 2)
 		usage();
 	cmd = argv[1];
-	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
-		help();
-	}
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help"))
+		nf_common_opt('h', usage_text, "nfshm");
 	if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
 		nf_out("nfshm " NF_VERSION "\n");
 		nf_exit(NF_OK);
@@ -1060,8 +1042,6 @@ main(int argc, char **argv)
 				usage();
 			noheader = 1;
 			break;
-		case 'h':
-			help();
 		case 'k':
 			if (!is_ls || f.bykey)
 				usage();

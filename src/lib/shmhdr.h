@@ -22,28 +22,13 @@
 
 enum { NF_V_NONE, NF_V_RECOVER, NF_V_INIT, NF_V_REFUSE };
 
-/* What the test fixture keeps after the header. */
-struct nf_shmdata {
-	uint64_t counter;
-	uint64_t reloads;
-	uint64_t stored;	/* counter at the last clean exit */
-	uint64_t starts;
-	uint64_t pid;
-};
-
 int32_t nf_shm_get32(const void *mem, size_t off);
 uint64_t nf_shm_get64(const void *mem, size_t off);
-void nf_shm_put32(void *mem, size_t off, int32_t v);
-void nf_shm_put64(void *mem, size_t off, uint64_t v);
 uint64_t nf_shm_crc(const void *mem);
-/* Is this NFShmXFrame's header: key at 8 and size at 16 match? */
-int nf_shm_is_nfx(const void *mem, size_t size, uint32_t key);
-/* What a new server would do with it: NF_V_*; NONE if not a header. */
-int nf_shm_verdict(const void *mem, size_t size, uint32_t key);
-/* The same from the header alone (NF_SHM_HDR bytes) and the segment's
- * size, for a reader that copied only the header. */
+/* What a new server would do with a segment of SEGSIZE bytes whose
+ * header (its first NF_SHM_HDR bytes) is HDR: NF_V_*; NONE when it is not
+ * NFShmXFrame's (the key at 8 and the size at 16 do not match). */
 int nf_shm_judge(const void *hdr, uint64_t segsize, uint32_t key);
 const char *nf_shm_verdict_name(int v);
-void nf_shm_init_header(void *mem, size_t size, uint32_t key, uint64_t now);
 
 #endif

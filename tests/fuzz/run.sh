@@ -22,7 +22,8 @@ TARGETS=${FUZZ_TARGETS:-$ALL}
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined \
 -fno-sanitize-recover=undefined -Wall -Wextra"
 
-# The sources each target is built from, besides its own file.
+# The sources each target is built from, besides its own file: src/lib/
+# NAME.c, or a path from here.
 srcs() {
 	case $1 in
 	pidfile) echo parse pidfile pidrules files fmt msg opt ;;
@@ -30,7 +31,7 @@ srcs() {
 	dur | addr) echo parse ;;
 	sched | sig) echo parse sig fmt opt ;;
 	winquote) echo fmt ;;
-	shmhdr) echo shmhdr ;;
+	shmhdr) echo shmhdr ../fixtures/nfxhdr ;;
 	backup) echo backup sum segio files shm shmhdr proc msg fmt parse opt ;;
 	*) return 1 ;;
 	esac
@@ -48,7 +49,10 @@ for t in $TARGETS; do
 	fi
 	files=$t.c
 	for s in $lib; do
-		files="$files ../../src/lib/$s.c"
+		case $s in
+		*/*) files="$files $s.c" ;;	# beside tests/fuzz
+		*) files="$files ../../src/lib/$s.c" ;;
+		esac
 	done
 	out=bin/$t.fz
 	# Rebuilt when any of its sources or headers is newer.
