@@ -177,18 +177,10 @@ static ssize_t
 slurp(pid_t pid, const char *what, char *buf, size_t n)
 {
 	char path[64];
-	ssize_t r, t = 0;
-	int fd;
 
 	nf_fmt(path, sizeof(path), "/proc/%d/%s", pid ? (int)pid :
 	    (int)getpid(), what);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	while ((size_t)t < n - 1 && (r = read(fd, buf + t, n - 1 - t)) > 0)
-		t += r;
-	close(fd);
-	buf[t] = '\0';
-	return t;
+	return nf_readfile(path, buf, n);
 }
 
 int

@@ -542,9 +542,8 @@ struct pidfd_info_ {
 static int
 exit_status(pid_t pid, int pfd, int *status)
 {
-	char path[64], buf[1024];
-	int fd;
-	ssize_t n;
+	struct nf_proc p;
+	int r;
 
 	for (int tries = 0; tries < 50; tries++) {
 		if (pfd >= 0) {
@@ -558,26 +557,12 @@ exit_status(pid_t pid, int pfd, int *status)
 				return 1;
 			}
 		}
-		nf_fmt(path, sizeof(path), "/proc/%d/stat", (int)pid);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-			n = read(fd, buf, sizeof(buf) - 1);
-			close(fd);
-			if (n > 0) {
-				char *s = strrchr((buf[n] = '\0', buf), ')');
-				int f = 2;
-
-				if (s && s[1] == ' ' && s[2] == 'Z') {
-					/* Field 52 is the exit code. */
-					for (s++; *s && f < 52; s++)
-						if (*s == ' ')
-							f++;
-					if (f == 52) {
-						*status = atoi(s);
-						return 1;
-					}
-				}
-			}
-		} else if (pfd < 0)
+		if ((r = nf_proc_read(pid, &p)) == 0 && p.state == 'Z' &&
+		    p.exit_code >= 0) {
+			*status = p.exit_code;
+			return 1;
+		}
+		if (r != 0 && pfd < 0)
 			return 0;	/* reaped, and no pidfd to ask */
 		/* Exited but not yet reaped, or not yet recorded: a moment. */
 		nf_sleep_ms(2);

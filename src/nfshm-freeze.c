@@ -37,17 +37,13 @@
 static char
 state(const struct freeze *fz, const char *file)
 {
-	char buf[512], *s;
-	ssize_t n = -1;
-	int fd = openat(fz->procfd, file, O_RDONLY | O_CLOEXEC);
+	char buf[1024];
+	struct nf_proc p;
 
-	if (fd >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-	}
-	buf[n > 0 ? n : 0] = '\0';
-	s = strrchr(buf, ')');
-	return s && s[1] == ' ' && s[2] != 'Z' && s[2] != 'X' ? s[2] : 0;
+	if (nf_readat(fz->procfd, file, buf, sizeof(buf)) <= 0 ||
+	    nf_proc_parse(buf, &p) < 0)
+		return 0;
+	return p.state != 'Z' && p.state != 'X' ? p.state : 0;
 }
 
 static int

@@ -1,13 +1,15 @@
 /* nfhandoff - SPDX-License-Identifier: ISC - see LICENSE */
 /*
- * A file replaced atomically: a temporary file beside it (O_EXCL,
- * O_NOFOLLOW), written by the caller, then fsync, rename over the file and
- * fsync of the directory. A crash leaves the old file or the new one,
- * never a torn one; a failure leaves no temporary file. PID files and
- * backups are written this way.
+ * Files: read whole (the small ones /proc and /etc hold), a line or a
+ * directory entry at a time, and replaced atomically: a temporary file
+ * beside it (O_EXCL, O_NOFOLLOW), written by the caller, then fsync, rename
+ * over the file and fsync of the directory. A crash leaves the old file or
+ * the new one, never a torn one; a failure leaves no temporary file. PID
+ * files and backups are written this way.
  */
 #define _GNU_SOURCE
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +18,130 @@
 #include <unistd.h>
 
 #include "nf.h"
+
+/* Read what FD holds into BUF, close it. */
+static ssize_t
+readfd(int fd, char *buf, size_t n)
+{
+	ssize_t r, len = 0;
+
+	if (fd < 0)
+		return -1;
+	while ((size_t)len < n - 1 && (r = read(fd, buf + len, n - 1 -
+	    (size_t)len)) != 0) {
+		if (r < 0) {
+			int e = errno;
+
+			if (e == EINTR)
+				continue;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		len += r;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return len;
+}
+
+ssize_t
+nf_readfile(const char *path, char *buf, size_t n)
+{
+	return readfd(open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), buf, n);
+}
+
+ssize_t
+nf_readat(int dirfd, const char *path, char *buf, size_t n)
+{
+	return readfd(openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY),
+	    buf, n);
+}
+
+/* getdents64 rather than opendir(), which would pull in malloc. */
+int
+nf_dir_each(const char *path, int (*fn)(const char *name, void *arg),
+    void *arg)
+{
+	char buf[4096];
+	long n;
+	int dfd, r = 0;
+
+	if ((dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	while (!r && (n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n && !r;) {
+			/* struct linux_dirent64: ino 8, off 8, reclen 2, type 1 */
+			unsigned short reclen;
+			const char *name = buf + off + 19;
+
+			memcpy(&reclen, buf + off + 16, sizeof(reclen));
+			off += reclen;
+			if (!strcmp(name, ".") || !strcmp(name, ".."))
+				continue;
+			r = fn(name, arg);
+		}
+	}
+	close(dfd);
+	return r;
+}
+
+int
+nf_lines_each(const char *path, int (*fn)(char *line, void *arg), void *arg)
+{
+	char buf[8192];
+	size_t keep = 0;
+	ssize_t r;
+	int fd, ret = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+		return -1;
+	for (;;) {
+		char *p, *nl;
+
+		r = read(fd, buf + keep, sizeof(buf) - 1 - keep);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -1;
+			break;
+		}
+		if (r == 0 && keep == 0)
+			break;
+		keep += (size_t)r;
+		buf[keep] = '\0';
+		p = buf;
+		while ((nl = memchr(p, '\n', keep - (size_t)(p - buf)))) {
+			*nl = '\0';
+			if ((ret = fn(p, arg)))
+				goto out;
+			p = nl + 1;
+		}
+		keep -= (size_t)(p - buf);
+		if (r == 0 || keep == sizeof(buf) - 1) {
+			/* A last line without a newline, or one too long
+			 * to hold: hand over what there is. */
+			buf[keep] = '\0';
+			if (keep && (ret = fn(buf, arg)))
+				goto out;
+			keep = 0;
+			if (r == 0)
+				break;
+			continue;
+		}
+		memmove(buf, p, keep);
+	}
+out:
+	if (ret < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	close(fd);
+	return ret;
+}
 
 void
 nf_dirof(const char *path, char *buf, size_t n)

@@ -15,7 +15,6 @@
 #include <sys/sysmacros.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -31,16 +30,9 @@ static int
 flocked(dev_t dev, ino_t ino)
 {
 	char buf[16384], pat[64];
-	int fd = open("/proc/locks", O_RDONLY | O_CLOEXEC);
-	ssize_t n = 0, r;
 
-	if (fd < 0)
+	if (nf_readfile("/proc/locks", buf, sizeof(buf)) < 0)
 		return -1;
-	while ((size_t)n < sizeof(buf) - 1 &&
-	    (r = read(fd, buf + n, sizeof(buf) - 1 - (size_t)n)) > 0)
-		n += r;
-	close(fd);
-	buf[n] = '\0';
 	nf_fmt(pat, sizeof(pat), " %02x:%02x:%lu ", major(dev), minor(dev),
 	    (unsigned long)ino);
 	for (char *l = buf; l && *l;) {
@@ -67,19 +59,14 @@ static int
 holds_lock(pid_t pid, const struct stat *st)
 {
 	char path[64], buf[1024];
-	int fd = nf_proc_file_fd(pid, st->st_dev, st->st_ino), f;
+	int fd = nf_proc_file_fd(pid, st->st_dev, st->st_ino);
 	ssize_t n;
 
 	if (fd < 0)
 		return fd == -1 ? 0 : -1;
 	nf_fmt(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, fd);
-	if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((n = nf_readfile(path, buf, sizeof(buf))) < 0)
 		return -1;
-	n = read(f, buf, sizeof(buf) - 1);
-	close(f);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
 	if (nf_memfind(buf, (size_t)n, "FLOCK", 5))
 		return nf_memfind(buf, (size_t)n, "WRITE", 5) != NULL;
 	return flocked(st->st_dev, st->st_ino);

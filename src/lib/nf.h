@@ -161,7 +161,19 @@ int nf_restart_lock(const char *pidpath, int unsafe_ok, long long ms,
 int nf_restart_locked(const char *pidpath);
 int nf_unsafe_dir(const char *path, const struct stat *st);
 
-/* ---- files.c: a file replaced atomically ---- */
+/* ---- files.c: reading files, and a file replaced atomically ---- */
+/* A small file whole (at most N - 1 bytes) into BUF, NUL-terminated: its
+ * length, or -1 (errno). nf_readat: PATH relative to DIRFD (a /proc/PID
+ * held open names that process, not its number). */
+ssize_t nf_readfile(const char *path, char *buf, size_t n);
+ssize_t nf_readat(int dirfd, const char *path, char *buf, size_t n);
+/* Every entry of a directory but . and .. (no malloc); fn returning
+ * non-zero stops and is returned; -1 if it cannot be opened. */
+int nf_dir_each(const char *path, int (*fn)(const char *name, void *arg),
+    void *arg);
+/* Every line of a file, without its newline; the same returns. */
+int nf_lines_each(const char *path, int (*fn)(char *line, void *arg),
+    void *arg);
 struct nf_afile {
 	int fd;			/* the temporary file, written by the caller */
 	const char *path;
@@ -184,10 +196,14 @@ struct nf_proc {
 	char state;			/* from /proc/PID/stat */
 	unsigned long long threads;	/* its thread group's, leader included */
 	unsigned long long start_ms;	/* since boot, CLOCK_BOOTTIME */
+	int exit_code;		/* a zombie's, as waitpid(2) has it; else -1 */
 	char comm[32];
 };
 /* 0 facts read, 1 gone (ESRCH), -1 cannot read (errno set). */
 int nf_proc_read(pid_t pid, struct nf_proc *p);
+/* The same from the text of a /proc/PID/stat (or task/TID/stat): 0, or
+ * -1 (EINVAL) when it is not one. */
+int nf_proc_parse(const char *buf, struct nf_proc *p);
 /* Exited: gone from the table's view (X), or a zombie with no thread
  * left (a zombie leader whose other threads run is alive). */
 int nf_proc_exited(const struct nf_proc *p);
@@ -199,6 +215,15 @@ int nf_proc_kind(void);		/* is there a /proc, and is it ours? */
 int nf_has_proc(void);		/* ours: its facts are about our processes */
 int nf_proc_hidden(void);	/* hidepid may hide processes from us */
 const char *nf_noproc_why(void);	/* why there are no facts */
+/* A line of /proc/PID/maps: "start-end perms offset dev inode  path". */
+struct nf_mapent {
+	int w;				/* mapped writable */
+	unsigned long long ino;		/* a SysV segment's: its shmid */
+	const char *path;		/* "" for an anonymous mapping */
+};
+void nf_maps_parse(const char *line, struct nf_mapent *e);
+/* Is it NAME ("/SYSV%08x", "/dev/shm/x"), removed or not? 1/0. */
+int nf_maps_names(const struct nf_mapent *e, const char *name);
 /* Is PID in our IPC namespace? 1/0, -1 unreadable. */
 int nf_proc_same_ipcns(pid_t pid);
 /* Does PID map segment shmid (key KEY) of our IPC namespace? 1 writable,

@@ -23,23 +23,16 @@ nf_pid_max(void)
 {
 	static unsigned long max;
 	char buf[32];
-	int fd;
-	ssize_t n;
 	unsigned long long v;
 	const char *why;
 
 	if (max)
 		return max;
 	max = PID_MAX_LIMIT;
-	if ((fd = open("/proc/sys/kernel/pid_max", O_RDONLY | O_CLOEXEC)) >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n > 0) {
-			buf[n] = '\0';
-			buf[strcspn(buf, "\n")] = '\0';
-			if (nf_parse_ulong(buf, 2, PID_MAX_LIMIT, &v, &why) == 0)
-				max = (unsigned long)v;
-		}
+	if (nf_readfile("/proc/sys/kernel/pid_max", buf, sizeof(buf)) > 0) {
+		buf[strcspn(buf, "\n")] = '\0';
+		if (nf_parse_ulong(buf, 2, PID_MAX_LIMIT, &v, &why) == 0)
+			max = (unsigned long)v;
 	}
 	return max;
 }

@@ -70,31 +70,6 @@ nf_noproc_why(void)
 	    "no /proc: cannot tell who the process is";
 }
 
-static ssize_t
-readfile(const char *path, char *buf, size_t n)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	ssize_t r, len = 0;
-
-	if (fd < 0)
-		return -1;
-	while ((size_t)len < n - 1 && (r = read(fd, buf + len, n - 1 -
-	    (size_t)len)) != 0) {
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = errno;
-			close(fd);
-			errno = e;
-			return -1;
-		}
-		len += r;
-	}
-	close(fd);
-	buf[len] = '\0';
-	return len;
-}
-
 /* kill(pid, 0): 1 exists, 0 gone. */
 static int
 exists(pid_t pid)
@@ -105,9 +80,7 @@ exists(pid_t pid)
 int
 nf_proc_read(pid_t pid, struct nf_proc *p)
 {
-	char path[64], buf[1024], *s, *e;
-	unsigned long long ticks = 0;
-	long hz;
+	char path[64], buf[1024];
 
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
@@ -122,7 +95,7 @@ nf_proc_read(pid_t pid, struct nf_proc *p)
 		return -1;
 	}
 	nf_fmt(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (readfile(path, buf, sizeof(buf)) < 0) {
+	if (nf_readfile(path, buf, sizeof(buf)) < 0) {
 		if (errno == ENOENT || errno == ESRCH) {
 			/* Hidden (hidepid) is not the same as gone. */
 			if (!exists(pid))
@@ -131,6 +104,17 @@ nf_proc_read(pid_t pid, struct nf_proc *p)
 		}
 		return -1;
 	}
+	return nf_proc_parse(buf, p);
+}
+
+int
+nf_proc_parse(const char *buf, struct nf_proc *p)
+{
+	const char *s, *e;
+	unsigned long long ticks = 0, code;
+	long hz;
+
+	p->exit_code = -1;
 	/* pid (comm) S ...: comm may hold spaces and parentheses. */
 	if (!(s = strchr(buf, '(')) || !(e = strrchr(buf, ')')) || e < s) {
 		errno = EINVAL;
@@ -145,18 +129,28 @@ nf_proc_read(pid_t pid, struct nf_proc *p)
 		p->comm[l] = '\0';
 	}
 	s = e + 1;
-	/* Fields from 3 (state) on: threads 20, start time 22. */
-	for (int f = 3; f <= 22; f++) {
+	/* Fields from 3 (state) on: threads 20, start time 22, and a
+	 * zombie's exit code 52 (Linux 3.5 and later). */
+	for (int f = 3; f <= 52; f++) {
 		while (*s == ' ')
 			s++;
 		if (!*s) {
-			errno = EINVAL;
-			return -1;
+			if (f <= 22) {
+				errno = EINVAL;
+				return -1;
+			}
+			break;
 		}
 		if (f == 3)
 			p->state = *s;
 		if (f == 20 || f == 22)
-			s = (char *)nf_scan_ull(s, f == 20 ? &p->threads : &ticks);
+			s = nf_scan_ull(s, f == 20 ? &p->threads : &ticks);
+		if (f == 52) {
+			nf_scan_ull(s, &code);
+			p->exit_code = (int)code;
+		}
+		if (f == 22 && p->state != 'Z')
+			break;
 		while (*s && *s != ' ')
 			s++;
 	}
@@ -272,20 +266,10 @@ nf_proc_same_ipcns(pid_t pid)
 	return theirs == ours;
 }
 
-struct segmap {
-	char name[16];		/* "/SYSV%08x" */
-	unsigned long long shmid;
-	int rw, ro;
-};
-
-/* start-end perms offset dev inode path: a writable or read-only
- * mapping of the segment whose inode is its shmid. */
-static int
-segmap_line(char *line, void *arg)
+void
+nf_maps_parse(const char *line, struct nf_mapent *e)
 {
-	struct segmap *m = arg;
-	unsigned long long ino;
-	char *p = line, *perms = NULL;
+	const char *p = line, *perms = NULL;
 
 	for (int f = 0; f < 4; f++) {
 		while (*p && *p != ' ')
@@ -295,13 +279,41 @@ segmap_line(char *line, void *arg)
 		if (f == 0)
 			perms = p;
 	}
-	p = (char *)nf_scan_ull(p, &ino);
+	e->w = perms[0] && perms[1] == 'w';
+	p = nf_scan_ull(p, &e->ino);
 	while (*p == ' ')
 		p++;
-	if (ino != m->shmid || strncmp(p, m->name, 13) ||
-	    (p[13] && p[13] != ' '))
+	e->path = p;
+}
+
+int
+nf_maps_names(const struct nf_mapent *e, const char *name)
+{
+	size_t nl = strlen(name);
+
+	/* A file removed since is "NAME (deleted)". */
+	return !strncmp(e->path, name, nl) && (!e->path[nl] ||
+	    e->path[nl] == ' ');
+}
+
+struct segmap {
+	char name[16];		/* "/SYSV%08x" */
+	unsigned long long shmid;
+	int rw, ro;
+};
+
+/* A writable or read-only mapping of the segment whose inode is its
+ * shmid. */
+static int
+segmap_line(char *line, void *arg)
+{
+	struct segmap *m = arg;
+	struct nf_mapent e;
+
+	nf_maps_parse(line, &e);
+	if (e.ino != m->shmid || !nf_maps_names(&e, m->name))
 		return 0;
-	if (perms && perms[1] == 'w')
+	if (e.w)
 		m->rw = 1;
 	else
 		m->ro = 1;

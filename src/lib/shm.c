@@ -10,7 +10,6 @@
 #include <sys/ipc.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,102 +22,6 @@
 #ifndef SHM_STAT_ANY
 #define SHM_STAT_ANY 15
 #endif
-
-static int
-isnum(const char *s)
-{
-	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return 0;
-	return 1;
-}
-
-/* getdents64 rather than opendir(), which would pull in malloc. */
-int
-nf_dir_each(const char *path, int (*fn)(const char *name, void *arg),
-    void *arg)
-{
-	char buf[4096];
-	long n;
-	int dfd, r = 0;
-
-	if ((dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -1;
-	while (!r && (n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
-		for (long off = 0; off < n && !r;) {
-			/* struct linux_dirent64: ino 8, off 8, reclen 2, type 1 */
-			unsigned short reclen;
-			const char *name = buf + off + 19;
-
-			memcpy(&reclen, buf + off + 16, sizeof(reclen));
-			off += reclen;
-			if (!strcmp(name, ".") || !strcmp(name, ".."))
-				continue;
-			r = fn(name, arg);
-		}
-	}
-	close(dfd);
-	return r;
-}
-
-int
-nf_lines_each(const char *path, int (*fn)(char *line, void *arg), void *arg)
-{
-	char buf[8192];
-	size_t keep = 0;
-	ssize_t r;
-	int fd, ret = 0;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
-		return -1;
-	for (;;) {
-		char *p, *nl;
-
-		r = read(fd, buf + keep, sizeof(buf) - 1 - keep);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -1;
-			break;
-		}
-		if (r == 0 && keep == 0)
-			break;
-		keep += (size_t)r;
-		buf[keep] = '\0';
-		p = buf;
-		while ((nl = memchr(p, '\n', keep - (size_t)(p - buf)))) {
-			*nl = '\0';
-			if ((ret = fn(p, arg)))
-				goto out;
-			p = nl + 1;
-		}
-		keep -= (size_t)(p - buf);
-		if (r == 0 || keep == sizeof(buf) - 1) {
-			/* A last line without a newline, or one too long
-			 * to hold: hand over what there is. */
-			buf[keep] = '\0';
-			if (keep && (ret = fn(buf, arg)))
-				goto out;
-			keep = 0;
-			if (r == 0)
-				break;
-			continue;
-		}
-		memmove(buf, p, keep);
-	}
-out:
-	if (ret < 0) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	close(fd);
-	return ret;
-}
 
 /* ---- listing ---- */
 
@@ -258,7 +161,6 @@ nf_seg_byid(int shmid, struct nf_seg *s)
 
 struct mscan {
 	const char *name;
-	size_t nl;
 	unsigned long ino;
 	int (*fn)(pid_t pid, unsigned long ino, int w, void *arg);
 	void *arg;
@@ -266,45 +168,30 @@ struct mscan {
 	size_t unreadable;
 };
 
-/* start-end perms offset dev inode   path */
 static int
 maps_line(char *line, void *arg)
 {
 	struct mscan *m = arg;
-	unsigned long ino = 0;
-	char *p = line, *perms = NULL;
+	struct nf_mapent e;
 
-	for (int f = 0; f < 4; f++) {
-		while (*p && *p != ' ')
-			p++;
-		while (*p == ' ')
-			p++;
-		if (f == 0)
-			perms = p;
-	}
-	for (; *p >= '0' && *p <= '9'; p++)
-		ino = ino * 10 + (unsigned long)(*p - '0');
-	while (*p == ' ')
-		p++;
-	if (strncmp(p, m->name, m->nl) || (p[m->nl] && p[m->nl] != ' '))
+	nf_maps_parse(line, &e);
+	if (!nf_maps_names(&e, m->name) || (m->ino && e.ino != m->ino))
 		return 0;
-	if (m->ino && ino != m->ino)
-		return 0;
-	return m->fn(m->pid, ino, perms && perms[1] == 'w', m->arg);
+	return m->fn(m->pid, (unsigned long)e.ino, e.w, m->arg);
 }
 
 static int
 maps_pid(const char *name, void *arg)
 {
 	struct mscan *m = arg;
+	unsigned long long v;
 	char path[64];
 	int r;
 
-	if (!isnum(name))
+	/* The processes: the entries that are a number. */
+	if (*nf_scan_ull(name, &v) || !*name)
 		return 0;
-	m->pid = 0;
-	for (const char *q = name; *q; q++)
-		m->pid = m->pid * 10 + (*q - '0');
+	m->pid = (pid_t)v;
 	nf_fmt(path, sizeof(path), "/proc/%s/maps", name);
 	r = nf_lines_each(path, maps_line, m);
 	if (r < 0) {
@@ -321,7 +208,7 @@ maps_scan(const char *name, unsigned long ino,
     int (*fn)(pid_t, unsigned long, int, void *), void *arg,
     size_t *unreadable)
 {
-	struct mscan m = { name, strlen(name), ino, fn, arg, 0, 0 };
+	struct mscan m = { name, ino, fn, arg, 0, 0 };
 	int r;
 
 	if (!nf_has_proc()) {
@@ -563,39 +450,20 @@ nf_seg_wait_detached(uint32_t key, long long ms)
 
 /* ---- what destroys segments in the gap ---- */
 
-static int
-readint(const char *path, long long *v)
-{
-	char buf[64];
-	ssize_t n;
-	int fd, neg = 0;
-	char *p = buf;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	if (*p == '-')
-		neg = 1, p++;
-	if (*p < '0' || *p > '9')
-		return -1;
-	for (*v = 0; *p >= '0' && *p <= '9'; p++)
-		*v = *v * 10 + (*p - '0');
-	if (neg)
-		*v = -*v;
-	return 0;
-}
-
 int
 nf_shm_rmid_forced(void)
 {
-	long long v;
+	char buf[64], *p = buf;
+	unsigned long long v;
 
-	if (readint("/proc/sys/kernel/shm_rmid_forced", &v) < 0)
+	if (nf_readfile("/proc/sys/kernel/shm_rmid_forced", buf,
+	    sizeof(buf)) <= 0)
 		return -1;
+	if (*p == '-')
+		p++;
+	if (*p < '0' || *p > '9')
+		return -1;
+	nf_scan_ull(p, &v);
 	return v != 0;
 }
 
@@ -610,15 +478,14 @@ skipws(char *p)
 static int
 login_defs(char *line, void *arg)
 {
-	long long *max = arg;
+	unsigned long long *max = arg;
 	char *p = skipws(line);
 
 	if (strncmp(p, "SYS_UID_MAX", 11) || (p[11] != ' ' && p[11] != '\t'))
 		return 0;
 	p = skipws(p + 11);
 	if (*p >= '0' && *p <= '9')
-		for (*max = 0; *p >= '0' && *p <= '9'; p++)
-			*max = *max * 10 + (*p - '0');
+		nf_scan_ull(p, max);
 	return 0;
 }
 
@@ -730,11 +597,11 @@ logind_removeipc(void)
 int
 nf_removeipc_applies(uid_t uid)
 {
-	long long sysmax = 999;
+	unsigned long long sysmax = 999;
 	struct stat st;
 
 	nf_lines_each("/etc/login.defs", login_defs, &sysmax);
-	if (uid == 0 || (long long)uid <= sysmax)
+	if (uid == 0 || (unsigned long long)uid <= sysmax)
 		return 0;
 	/* logind runs: it keeps its state there. */
 	if (stat("/run/systemd/seats", &st) < 0 &&

@@ -83,14 +83,6 @@ int nf_seg_writers(const struct nf_seg *s, pid_t *pids, size_t max);
  * NF_OK, NF_TIMEOUT or NF_SYS (errno). */
 int nf_seg_wait_detached(uint32_t key, long long ms);
 
-/* Every entry of a directory but . and .. (no malloc); fn returning
- * non-zero stops and is returned; -1 if it cannot be opened. */
-int nf_dir_each(const char *path, int (*fn)(const char *name, void *arg),
-    void *arg);
-/* Every line of a file, without its newline; the same returns. */
-int nf_lines_each(const char *path, int (*fn)(char *line, void *arg),
-    void *arg);
-
 /* kernel.shm_rmid_forced: 1, 0, or -1 unknown. */
 int nf_shm_rmid_forced(void);
 /* Does logind remove this owner's IPC objects when its last session ends
