@@ -457,14 +457,13 @@ lsn_line(char *line, void *arg)
 {
 	struct lsn *l = arg;
 	char *p = strchr(line, ':');
-	unsigned long long v = 0;
+	unsigned long long v;
 	int f;
 
 	/* local address "0100007F:1B58": the port is hex after its ':'. */
 	if (!p || !(p = strchr(p + 1, ':')))
 		return 0;
-	for (p++; (*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'F'); p++)
-		v = v * 16 + (unsigned)(*p <= '9' ? *p - '0' : *p - 'A' + 10);
+	p = (char *)nf_scan_base(p + 1, 16, &v);
 	if (v != l->port)
 		return 0;
 	/* Then rem_address (1), st (2) ... inode (8). */

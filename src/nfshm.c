@@ -372,18 +372,16 @@ pw_line(char *line, void *arg)
 {
 	struct pwq *q = arg;
 	size_t l = strlen(q->name);
-	char *p;
-	long long v = 0;
+	const char *p;
+	unsigned long long v;
 
 	if (strncmp(line, q->name, l) || line[l] != ':')
 		return 0;
 	if (!(p = strchr(line + l + 1, ':')))
 		return 0;
-	for (p++; *p >= '0' && *p <= '9'; p++)
-		v = v * 10 + (*p - '0');
-	if (*p != ':')
+	if (*(p = nf_scan_ull(p + 1, &v)) != ':')
 		return 0;
-	q->uid = v;
+	q->uid = (long long)v;
 	return 1;
 }
 

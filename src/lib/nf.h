@@ -70,8 +70,10 @@ int nf_parse_key(const char *s, uint32_t *key, const char **why);
 /* Server names become file names: no '/', no NUL, not empty, not ./.. */
 int nf_check_server(const char *s, const char **why);
 /* Decimal digits at S into *v (0 if none); returns where they end. For
- * /proc's numbers, which the kernel writes itself. */
+ * /proc's numbers, which the kernel writes itself. nf_scan_base: digits
+ * of BASE (2..36, letters in either case). */
 const char *nf_scan_ull(const char *s, unsigned long long *v);
+const char *nf_scan_base(const char *s, unsigned base, unsigned long long *v);
 
 /* ---- sig.c: signal names; portable (Linux numbers on Windows) ---- */
 #define NF_SCHED_MAX 32

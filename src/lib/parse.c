@@ -215,16 +215,9 @@ nf_parse_key(const char *s, uint32_t *key, const char **why)
 			*why = "not a key (0x and 1 to 8 hex digits)";
 			return -1;
 		}
-		for (; *p; p++) {
-			int d = (*p >= '0' && *p <= '9') ? *p - '0' :
-			    (*p >= 'a' && *p <= 'f') ? *p - 'a' + 10 :
-			    (*p >= 'A' && *p <= 'F') ? *p - 'A' + 10 : -1;
-
-			if (d < 0) {
-				*why = "not a key (bad hex digit)";
-				return -1;
-			}
-			v = v * 16 + (unsigned)d;
+		if (*nf_scan_base(p, 16, &v)) {
+			*why = "not a key (bad hex digit)";
+			return -1;
 		}
 	} else if (nf_parse_ulong(s, 0, 0xffffffffULL, &v, why) < 0) {
 		*why = "not a key (0x... hex, or decimal up to 4294967295)";
@@ -254,10 +247,23 @@ nf_check_server(const char *s, const char **why)
 }
 
 const char *
-nf_scan_ull(const char *s, unsigned long long *v)
+nf_scan_base(const char *s, unsigned base, unsigned long long *v)
 {
 	*v = 0;
-	for (; *s >= '0' && *s <= '9'; s++)
-		*v = *v * 10 + (unsigned)(*s - '0');
-	return s;
+	for (;; s++) {
+		unsigned c = (unsigned char)*s, d = c - '0';
+
+		if (d > 9)
+			d = (c | 0x20) >= 'a' && (c | 0x20) <= 'z' ?
+			    (c | 0x20) - 'a' + 10 : 99;
+		if (d >= base)
+			return s;
+		*v = *v * base + d;
+	}
+}
+
+const char *
+nf_scan_ull(const char *s, unsigned long long *v)
+{
+	return nf_scan_base(s, 10, v);
 }

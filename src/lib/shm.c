@@ -46,17 +46,16 @@ sysvipc_line(char *line, void *arg)
 		return 0;
 	}
 	for (int i = 0; i < 14; i++) {
-		int neg = 0, base = i == 2 ? 8 : 10, d = 0;
+		const char *e;
+		int neg = 0;
 
 		while (*p == ' ' || *p == '\t')
 			p++;
 		if (*p == '-')
 			neg = 1, p++;
-		v[i] = 0;
-		for (; *p >= '0' && *p < (base == 8 ? '8' : ':'); p++, d++)
-			v[i] = v[i] * (unsigned)base + (unsigned)(*p - '0');
-		if (!d)
+		if ((e = nf_scan_base(p, i == 2 ? 8 : 10, &v[i])) == p)
 			return 0;	/* not a segment line: skip it */
+		p = (char *)e;
 		if (neg)
 			v[i] = 0ULL - v[i];
 	}
