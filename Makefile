@@ -16,8 +16,8 @@ UNITDIR = $(PREFIX)/lib/systemd/system
 CONFDIR = /etc/nfhandoff
 DESTDIR =
 
-LIBOBJ = src/lib/addr.o src/lib/fmt.o src/lib/guard.o src/lib/msg.o \
-	src/lib/opt.o src/lib/parse.o src/lib/pidfd.o src/lib/pidfile.o \
+LIBOBJ = src/lib/addr.o src/lib/backoff.o src/lib/fmt.o src/lib/guard.o \
+	src/lib/msg.o src/lib/opt.o src/lib/parse.o src/lib/pidfd.o src/lib/pidfile.o \
 	src/lib/pidrules.o src/lib/proc.o src/lib/shm.o src/lib/shmhdr.o \
 	src/lib/sig.o src/lib/wait.o src/lib/backup.o src/lib/copymt.o \
 	src/lib/files.o src/lib/segio.o src/lib/sum.o
@@ -38,8 +38,8 @@ FIXTURES = tests/bin/nfserver tests/bin/nfinit tests/bin/nfmany tests/bin/nfmem
 WINCC = x86_64-w64-mingw32-gcc
 WINCFLAGS = -std=c11 -Os -Wall -Wextra -Werror -ffunction-sections -fdata-sections
 WINLDFLAGS = -static -s -Wl,--gc-sections
-WINLIB = src/lib/addr.c src/lib/fmt.c src/lib/msg.c src/lib/opt.c src/lib/parse.c \
-	src/lib/pidrules.c src/lib/sig.c
+WINLIB = src/lib/addr.c src/lib/backoff.c src/lib/fmt.c src/lib/msg.c \
+	src/lib/opt.c src/lib/parse.c src/lib/pidrules.c src/lib/sig.c
 WINTOOLS = bin/nfrestart.exe
 WINFIX = tests/bin/winpeer.exe
 

@@ -316,7 +316,7 @@ fg_exit(int code)
 {
 	pid_t back = 0;
 	int up = execd(sserver);
-	long long end;
+	struct nf_backoff b;
 
 	nf_exit_hook = NULL;
 	if (code == NF_OK)
@@ -339,10 +339,11 @@ fg_exit(int code)
 	close(dw);
 	if (code == NF_OK || up || back)
 		return;
-	/* Until systemd has seen that the main PID it was told is gone. */
-	end = nf_now_us() + 5000000;
-	while (kill(sserver, 0) == 0 && nf_now_us() < end)
-		nf_sleep_ms(2);
+	/* Until systemd has seen that the main PID it was told is gone:
+	 * every 2 ms, for 5 s at most. */
+	nf_backoff_init(&b, 5000, 2000, 0, 2000);
+	while (kill(sserver, 0) == 0 && nf_backoff_sleep(&b))
+		;
 }
 
 void
@@ -403,8 +404,7 @@ sd_fg_gone(int block)
 void
 sd_held(int mid, pid_t server, int execfd, long long ms)
 {
-	long long end;
-	int iv = 2;
+	struct nf_backoff b;
 	char c = 0;
 
 	if (!sd_on)
@@ -439,21 +439,19 @@ sd_held(int mid, pid_t server, int execfd, long long ms)
 		if (r == 0 || (r < 0 && errno != EINTR))
 			break;
 	}
-	end = nf_now_us() + ms * 1000;
+	/* Every 2 ms, then 1 ms less often each time, up to 20 ms. */
+	nf_backoff_init(&b, ms, 2000, 1000, 20000);
 	while (nf_alive(server) == 1) {
 		if (execd(server) && nfr_ready_now()) {
 			sd_send("READY=1");
 			break;
 		}
-		if (nf_now_us() >= end) {
+		if (!nf_backoff_sleep(&b)) {
 			nf_warn("new server %d not ready after --ready-timeout",
 			    (int)server);
 			sd_send("STATUS=not ready after --ready-timeout");
 			break;
 		}
-		nf_sleep_ms(iv);
-		if (iv < 20)
-			iv++;
 	}
 	barrier();
 }

@@ -367,12 +367,14 @@ static void
 takelock(void)
 {
 	char path[MAX_PATH * 2];
-	long long t0 = nf_now_us(), ms = o.tmo >= 0 ? o.tmo : NF_WAIT_MS;
-	int step = 1;
+	long long ms = o.tmo >= 0 ? o.tmo : NF_WAIT_MS;
+	struct nf_backoff bo;
 	char b[32];
 
 	nf_fmt(path, sizeof(path), "%s.lock", o.a.pidfile);
-	for (;;) {
+	/* Every 1 ms, then 1 ms less often each time, up to 20 ms. */
+	nf_backoff_init(&bo, ms, 1000, 1000, 20000);
+	for (int first = 1;; first = 0) {
 		DWORD e;
 
 		S.lock = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, 0,
@@ -385,16 +387,14 @@ takelock(void)
 			nf_die(NF_SYS, "%s: CreateFile: %s", path,
 			    nf_winerr(e));
 		interrupted();
-		if ((nf_now_us() - t0) / 1000 >= ms)
+		if (nf_backoff_over(&bo))
 			nf_die(NF_BUSY, "%s: another restart of this server "
 			    "is in progress", path);
-		if (step == 1)
+		if (first)
 			nf_debug("%s: another restart of this server is in "
 			    "progress: waiting up to %s", path,
 			    nf_secs(ms * 1000, b, sizeof(b)));
-		Sleep(step);
-		if (step < 20)
-			step++;
+		nf_backoff_sleep(&bo);
 	}
 	nf_debug("restart lock %s taken", path);
 }
@@ -753,16 +753,18 @@ stopold(HANDLE proc, DWORD pid)
 static int
 deliver(HANDLE proc, DWORD pid, const char *kind, long long ms)
 {
-	long long t0 = nf_now_us();
+	long long t0 = nf_now_us(), nap;
 	HANDLE ev = event(kind, pid, NULL);
+	struct nf_backoff bo;
 	char b[32];
 
 	touch();
 	if (!SetEvent(ev))
 		die(NF_SYS, "SetEvent: %s", nf_winerr(GetLastError()));
+	/* Is it still set? Every millisecond. */
+	nf_backoff_init(&bo, ms, 1000, 0, 1000);
 	for (;;) {
 		evbasic eb;
-		long long el = (nf_now_us() - t0) / 1000;
 
 		if (NtQueryEvent(ev, 0, &eb, sizeof(eb), NULL) < 0)
 			die(NF_SYS, "NtQueryEvent: cannot tell whether %lu "
@@ -774,13 +776,13 @@ deliver(HANDLE proc, DWORD pid, const char *kind, long long ms)
 			CloseHandle(ev);
 			return NF_OK;
 		}
-		if (ms >= 0 && el >= ms) {
+		if ((nap = nf_backoff_next_ms(&bo)) < 0) {
 			nf_warn("%lu did not take NFServer_%s_%lu within %s",
 			    (unsigned long)pid, kind, (unsigned long)pid,
 			    nf_secs(ms * 1000, b, sizeof(b)));
 			return NF_TIMEOUT;
 		}
-		if (WaitForSingleObject(proc, 1) == WAIT_OBJECT_0) {
+		if (WaitForSingleObject(proc, (DWORD)nap) == WAIT_OBJECT_0) {
 			nf_warn("%lu exited before it took NFServer_%s_%lu",
 			    (unsigned long)pid, kind, (unsigned long)pid);
 			return NF_FALSE;
@@ -873,8 +875,9 @@ static int
 holdon(HANDLE np, DWORD npid, DWORD oldpid)
 {
 	long long t0 = S.hold0 = nf_now_us(), el, nap;
-	int lock = S.lock != NULL, maps = S.nmh > 0, ended = 0, iv = 2;
+	int lock = S.lock != NULL, maps = S.nmh > 0, ended = 0;
 	int rc = NF_OK;
+	struct nf_backoff bo;
 	DWORD code = 0;
 	char b[32];
 
@@ -882,6 +885,10 @@ holdon(HANDLE np, DWORD npid, DWORD oldpid)
 		unlock("-w wrote the pid file");
 		lock = 0;
 	}
+	/* While the PID file is looked for: every 2 ms at first, then 1 ms
+	 * less often each time, up to 50 ms (the deadlines are below); for
+	 * the mappings alone, until --hold. */
+	nf_backoff_init(&bo, -1, 2000, 1000, 50000);
 	while (lock || maps) {
 		struct wpf w;
 
@@ -937,15 +944,11 @@ holdon(HANDLE np, DWORD npid, DWORD oldpid)
 		}
 		if (!lock && !maps)
 			break;
-		/* While the PID file is looked for: 2 ms at first, then
-		 * slower, up to 50 ms; for the mappings alone, until --hold. */
-		nap = lock ? iv : o.hold_ms - el;
+		nap = lock ? nf_backoff_next_ms(&bo) : o.hold_ms - el;
 		if (ended)
 			Sleep((DWORD)nap);
 		else
 			WaitForSingleObject(np, (DWORD)nap);
-		if (iv < 50)
-			iv++;
 	}
 	return rc;
 }

@@ -659,9 +659,9 @@ fg_gone(const struct holdspec *h)
 static _Noreturn void
 hold(struct holdspec *h)
 {
-	long long deadline;
+	struct nf_backoff b;
 	int execd = 0, daemonized = 0, lock = h->lockfd >= 0, segs = h->segs;
-	int rfd = h->rfd, ended = 0, visible = 0, iv = 2, late = 0;
+	int rfd = h->rfd, ended = 0, visible = 0, late = 0;
 	char c = 0;
 
 	setsid();
@@ -675,7 +675,13 @@ hold(struct holdspec *h)
 	}
 	c = 0;
 	fcntl(h->execfd, F_SETFL, O_NONBLOCK);
-	deadline = nf_now_us() + o.ready_ms * 1000;
+	/*
+	 * Every 2 ms at first, then 1 ms less often each time, up to 50 ms
+	 * after about a second: a thousand holders of a mass restart must
+	 * not starve the servers they are waiting for. The ready timeout
+	 * is its deadline.
+	 */
+	nf_backoff_init(&b, o.ready_ms, 2000, 1000, 50000);
 	while (lock || segs || rfd >= 0) {
 		int st = 0, known = 0;
 
@@ -752,7 +758,7 @@ hold(struct holdspec *h)
 			close(h->lockfd);
 			lock = 0;
 		}
-		if (nf_now_us() >= deadline && (lock || segs)) {
+		if (nf_backoff_over(&b) && (lock || segs)) {
 			/*
 			 * The ready timeout. A server of ours that is still
 			 * running and not yet visible is still starting: a
@@ -778,13 +784,13 @@ hold(struct holdspec *h)
 		}
 		if (!lock && !segs && rfd < 0)
 			break;
-		/* 2 ms at first, then slower, up to 50 ms after about a
-		 * second: a thousand holders of a mass restart must not
-		 * starve the servers they are waiting for. Only the ready
-		 * fd left: once a second. */
-		nf_sleep_ms(lock || segs ? iv : 200);
-		if (iv < 50)
-			iv++;
+		/* Past the deadline, the lock kept for a server still
+		 * starting: at the slowest. Only the ready fd left: five
+		 * times a second. */
+		if (!(lock || segs))
+			nf_sleep_ms(200);
+		else if (!nf_backoff_sleep(&b))
+			nf_sleep_ms(50);
 	}
 	sd_held(o.dflag, h->server, h->execfd, o.ready_ms);
 	_exit(0);
@@ -871,21 +877,20 @@ still_attached(uint32_t *which, char *buf, size_t n)
 static int
 wait_detached(int i, long long ms, char *buf, size_t n)
 {
-	long long end = nf_now_us() + ms * 1000, step = 1;
+	struct nf_backoff b;
 	struct nf_seg s;
 	int r;
 
+	/* Every 1 ms, then 1 ms less often each time, up to 20 ms. */
+	nf_backoff_init(&b, ms, 1000, 1000, 20000);
 	for (;;) {
 		if ((r = nf_seg_find(o.shm[i], &s)) != 0)
 			return r == 1 ? NF_OK : NF_SYS;
 		if (s.nattch <= (unsigned long)held[i] ||
 		    (r = writers(o.shm[i], buf, n)) == 0)
 			return NF_OK;
-		if (nf_now_us() >= end)
+		if (!nf_backoff_sleep(&b))
 			return r < 0 ? NF_SYS : NF_TIMEOUT;
-		nf_sleep_ms(step);
-		if (step < 20)
-			step++;
 	}
 }
 
@@ -1477,10 +1482,11 @@ launch_daemon(void)
 {
 	pid_t server = L.server;
 	struct tcpaddr ta;
-	long long deadline, next;
+	struct nf_backoff bo;
+	long long next, iv;
 	int32_t v;
 	ssize_t n;
-	int spfd, iv = 2, r;
+	int spfd, r;
 	char b[32], w[160];
 
 	spfd = nf_pidfd_open(server);
@@ -1520,7 +1526,10 @@ launch_daemon(void)
 	if (o.ready_tcp)
 		parse_tcp(o.ready_tcp, &ta);
 	t_start = nf_now_us();
-	deadline = t_start + o.ready_ms * 1000;
+	/* A ready file or port is looked at every 2 ms at first, then less
+	 * often, up to 20 ms (a fd or the server's death wakes the poll at
+	 * once). */
+	nf_backoff_init(&bo, o.ready_ms, 2000, 1000, 20000);
 	next = t_start + 2000000;
 	for (;;) {
 		struct pollfd p[2];
@@ -1528,7 +1537,7 @@ launch_daemon(void)
 
 		if ((r = ready_look(server, &ta, spfd)) != 0)
 			break;
-		if (nf_now_us() >= deadline) {
+		if ((iv = nf_backoff_next_ms(&bo)) < 0) {
 			/* One last look: a stop of ours (SIGSTOP, a busy
 			 * machine) may have slept through the answer. */
 			if ((r = ready_look(server, &ta, spfd)) != 0)
@@ -1556,15 +1565,10 @@ launch_daemon(void)
 			p[np].fd = spfd;
 			p[np++].events = POLLIN;
 		}
-		/* A ready file or port is looked at every 2 ms at first,
-		 * then less often, up to 20 ms (a fd or the server's death
-		 * wakes the poll at once). */
 		if (np)
-			poll(p, (nfds_t)np, iv);
+			poll(p, (nfds_t)np, (int)iv);
 		else
 			nf_sleep_ms(iv);
-		if (iv < 20)
-			iv++;
 	}
 	if (r < 0)
 		return NF_DOWN;

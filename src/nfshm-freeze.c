@@ -30,7 +30,7 @@
 #include "lib/nf.h"
 #include "nfshm-freeze.h"
 
-#define STOP_WAIT_US 5000000LL
+#define STOP_WAIT_MS 5000
 
 /* PID's state letter, read through the /proc/PID opened at the start:
  * 0 when that process has exited (whoever has its number now). */
@@ -165,7 +165,7 @@ guardian(const struct freeze *fz, int fd, const sigset_t *mask)
 void
 freeze_stop(struct freeze *fz)
 {
-	struct timespec ts = { 0, 50000 };
+	struct nf_backoff b;
 	unsigned long long ms;
 	const char *e, *why;
 	sigset_t all, old;
@@ -204,10 +204,10 @@ freeze_stop(struct freeze *fz)
 	fz->t0 = nf_now_us();
 	fz->stopped = 1;
 	/* The signal is delivered to each thread as it next runs: a thread
-	 * that is still writing has not stopped yet. */
-	while ((r = all_stopped(fz)) == 0 &&
-	    nf_now_us() - fz->t0 < STOP_WAIT_US)
-		nanosleep(&ts, NULL);
+	 * that is still writing has not stopped yet. Every 50 us. */
+	nf_backoff_init(&b, STOP_WAIT_MS, 50, 0, 50);
+	while ((r = all_stopped(fz)) == 0 && nf_backoff_sleep(&b))
+		;
 	if (r != 1) {
 		freeze_resume(fz);
 		nf_die(NF_SYS, "--freeze %d: %s; resumed, nothing saved",

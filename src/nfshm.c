@@ -531,7 +531,7 @@ cmd_stat(struct tgt *t)
 static int
 cmd_wait(struct tgt *t, long long ms)
 {
-	long long start = nf_now_us(), step = 10;
+	struct nf_backoff b;
 	pid_t pids[NPIDS];
 	char buf[NPIDS * 12 + 8], kb[16];
 	int r, np;
@@ -553,7 +553,9 @@ cmd_wait(struct tgt *t, long long ms)
 		}
 		return r;
 	}
-	/* POSIX: no nattch in the kernel; look at the maps, gently. */
+	/* POSIX: no nattch in the kernel; look at the maps, gently: every
+	 * 10 ms, then 10 ms less often each time, up to 100 ms. */
+	nf_backoff_init(&b, ms, 10000, 10000, 100000);
 	for (;;) {
 		unsigned long n;
 
@@ -565,14 +567,11 @@ cmd_wait(struct tgt *t, long long ms)
 			    t->name, unknown());
 		if (n == 0)
 			return NF_OK;
-		if (ms >= 0 && nf_now_us() - start >= ms * 1000) {
+		if (!nf_backoff_sleep(&b)) {
 			nf_warn("%s: still mapped: %s", t->name,
 			    pidlist(pids, np, buf, sizeof(buf)));
 			return NF_TIMEOUT;
 		}
-		nf_sleep_ms(step);
-		if (step < 100)
-			step += 10;
 	}
 }
 

@@ -117,6 +117,26 @@ void nf_sleep_ms(long long ms);
 const char *nf_winerr(unsigned long e);	/* FormatMessage, in a static buffer */
 #endif
 
+/* ---- backoff.c: looking again, ever less often, until a deadline;
+ * portable ---- */
+struct nf_backoff {
+	long long t0, end;	/* us, nf_now_us()'s clock; end -1: none */
+	long long iv;		/* us: the next pause */
+	long long step, max;	/* us: its growth after each look, its cap */
+	long long fast;		/* us from the start: iv stays first so long */
+};
+/* For MS ms in all (< 0: no end): pause FIRST_US, then STEP_US more each
+ * time, up to MAX_US. */
+void nf_backoff_init(struct nf_backoff *b, long long ms, long long first_us,
+    long long step_us, long long max_us);
+/* The next pause in us, cut at the deadline (the look there is the last);
+ * -1 when the time is up. _ms: in ms, rounded up, for poll(2). */
+long long nf_backoff_next(struct nf_backoff *b);
+long long nf_backoff_next_ms(struct nf_backoff *b);
+/* Pause for it: 1, or 0 (and no pause) when the time is up. */
+int nf_backoff_sleep(struct nf_backoff *b);
+int nf_backoff_over(const struct nf_backoff *b);	/* past the deadline? */
+
 #include <sys/types.h>
 #include <sys/stat.h>
 

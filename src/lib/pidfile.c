@@ -287,23 +287,19 @@ int
 nf_restart_lock(const char *pidpath, int unsafe_ok, long long ms, int *fdp)
 {
 	char path[PATH_MAX];
-	long long start = nf_now_us(), step = 1;
+	struct nf_backoff b;
 	int r;
 
 	if (lockname(pidpath, path, sizeof(path)) < 0) {
 		nf_warn("%s.lock: path too long", pidpath);
 		return NF_USAGE;
 	}
-	for (;;) {
-		r = lockpath(path, unsafe_ok, 0, fdp, NULL);
-		if (r != NF_BUSY)
-			return r;
-		if (ms >= 0 && nf_now_us() - start >= ms * 1000)
-			return NF_BUSY;
-		nf_sleep_ms(step);
-		if (step < 20)
-			step++;
-	}
+	/* Every 1 ms, then 1 ms less often each time, up to 20 ms. */
+	nf_backoff_init(&b, ms, 1000, 1000, 20000);
+	while ((r = lockpath(path, unsafe_ok, 0, fdp, NULL)) == NF_BUSY &&
+	    nf_backoff_sleep(&b))
+		;
+	return r;
 }
 
 int

@@ -419,32 +419,25 @@ nf_seg_verdict(const struct nf_seg *s)
 int
 nf_seg_wait_detached(uint32_t key, long long ms)
 {
-	long long start = nf_now_us(), step = 1;
+	struct nf_backoff b;
 	struct nf_seg s;
 	int r, shmid;
 
 	if ((r = nf_seg_find(key, &s)) != 0)
 		return r == 1 ? NF_OK : NF_SYS;
 	/* Follow this segment by its id: a new one under the same key is
-	 * not the one we were asked about. */
+	 * not the one we were asked about. 1 ms for the first 2 s, then
+	 * backing off to 20 ms. */
 	shmid = s.shmid;
-	for (;;) {
-		if (s.nattch == 0)
-			return NF_OK;
-		if (ms >= 0 && nf_now_us() - start >= ms * 1000)
+	nf_backoff_init(&b, ms, 1000, 1000, 20000);
+	b.fast = 2000000;
+	while (s.nattch) {
+		if (!nf_backoff_sleep(&b))
 			return NF_TIMEOUT;
-		/* 1 ms for the first 2 s, then backing off to 20 ms. */
-		if (nf_now_us() - start > 2000000 && step < 20)
-			step++;
-		if (ms >= 0) {
-			long long left = ms - (nf_now_us() - start) / 1000;
-
-			nf_sleep_ms(step < left ? step : left > 0 ? left : 0);
-		} else
-			nf_sleep_ms(step);
 		if ((r = nf_seg_byid(shmid, &s)) != 0)
 			return r == 1 ? NF_OK : NF_SYS;
 	}
+	return NF_OK;
 }
 
 /* ---- what destroys segments in the gap ---- */

@@ -26,13 +26,14 @@ CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined \
 # NAME.c, or a path from here.
 srcs() {
 	case $1 in
-	pidfile) echo parse pidfile pidrules files fmt msg opt ;;
-	pidlist) echo addr parse pidfile pidrules files fmt msg opt ;;
+	pidfile) echo parse pidfile pidrules files fmt msg opt backoff ;;
+	pidlist) echo addr parse pidfile pidrules files fmt msg opt backoff ;;
 	dur | addr) echo parse ;;
 	sched | sig) echo parse sig fmt opt ;;
 	winquote) echo fmt ;;
 	shmhdr) echo shmhdr ../fixtures/nfxhdr ;;
-	backup) echo backup sum segio files shm shmhdr proc msg fmt parse opt ;;
+	backup) echo backup sum segio files shm shmhdr proc msg fmt parse opt \
+		    backoff ;;
 	*) return 1 ;;
 	esac
 }
