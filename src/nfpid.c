@@ -268,7 +268,7 @@ cmd_lock(struct nf_addr *a, int argc, char **argv)
 	unlink(a->pidfile);
 	errno = e;
 	nf_warn("%s: exec:", argv[0]);
-	return e == ENOENT ? NF_NOTFOUND : NF_NOEXEC;
+	return nf_exec_code(e);
 }
 
 int

@@ -628,9 +628,7 @@ create(PROCESS_INFORMATION *pi, int old)
 		return;
 	}
 	e = GetLastError();
-	die(e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND ||
-	    e == ERROR_INVALID_NAME ? NF_NOTFOUND : NF_NOEXEC,
-	    "%s: CreateProcess: %s%s", o.cmd[0], nf_winerr(e), old ?
+	die(nf_exec_code((int)e), "%s: CreateProcess: %s%s", o.cmd[0], nf_winerr(e), old ?
 	    "; the old server was not touched" : "");
 }
 

@@ -225,13 +225,12 @@ runnable(const char *path, const char **why, char *interp, size_t in)
 	unsigned char h[64];
 	struct stat st;
 	ssize_t n;
-	int fd;
+	int fd, r;
 
 	*why = "permission denied";
 	if (stat(path, &st) < 0) {
 		*why = "command not found";
-		return errno == ENOENT || errno == ENOTDIR ? NF_NOTFOUND :
-		    NF_NOEXEC;
+		return nf_exec_code(errno);
 	}
 	if (!S_ISREG(st.st_mode)) {
 		*why = "not a regular file";
@@ -310,10 +309,10 @@ runnable(const char *path, const char **why, char *interp, size_t in)
 	}
 	close(fd);
 	if (interp[0] && access(interp, X_OK) < 0) {
-		*why = errno == ENOENT || errno == ENOTDIR ? "its interpreter "
-		    "is not there" : "its interpreter cannot be run";
-		return errno == ENOENT || errno == ENOTDIR ? NF_NOTFOUND :
-		    NF_NOEXEC;
+		r = nf_exec_code(errno);
+		*why = r == NF_NOTFOUND ? "its interpreter is not there" :
+		    "its interpreter cannot be run";
+		return r;
 	}
 	return NF_OK;
 }
@@ -1220,7 +1219,7 @@ exec_server(int tellfd)
 	}
 	errno = e;
 	nf_warn("%s: exec: %m (the old server is gone: DOWN)", o.cmd[0]);
-	return e == ENOENT ? NF_NOTFOUND : NF_NOEXEC;
+	return nf_exec_code(e);
 }
 
 /*
@@ -1512,7 +1511,7 @@ launch_daemon(void)
 	if (n == sizeof(v) && v < 0) {
 		errno = -v;
 		nf_warn("%s: exec: %m (the old server is gone: DOWN)", o.cmd[0]);
-		return -v == ENOENT ? NF_NOTFOUND : NF_NOEXEC;
+		return nf_exec_code(-v);
 	}
 	if (n == sizeof(v) && v > 0) {
 		nf_warn("the new server could not be started (%d): DOWN",

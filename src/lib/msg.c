@@ -263,6 +263,17 @@ nf_outflush(void)
 	}
 }
 
+int
+nf_exec_code(int e)
+{
+#ifdef _WIN32
+	return e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND ||
+	    e == ERROR_INVALID_NAME ? NF_NOTFOUND : NF_NOEXEC;
+#else
+	return e == ENOENT || e == ENOTDIR ? NF_NOTFOUND : NF_NOEXEC;
+#endif
+}
+
 void (*nf_exit_hook)(int);
 
 _Noreturn void

@@ -110,6 +110,10 @@ int nf_writeall(int fd, const void *buf, size_t n);	/* 0, or -1 */
 /* -h, -q, -v, -V, the same in every tool: 1 if C was one of them. */
 int nf_common_opt(int c, const char *usage, const char *tool);
 _Noreturn void nf_exit(int code);	/* flushes stdout, then exits */
+/* The exit code for a command that exec(2) (CreateProcess) refused with
+ * error E: 127 not found (no such file, or a path through a file that is
+ * not a directory), 126 any other reason. */
+int nf_exec_code(int e);
 extern void (*nf_exit_hook)(int);	/* called by nf_exit, if set */
 long long nf_now_us(void);		/* monotonic */
 void nf_sleep_ms(long long ms);
