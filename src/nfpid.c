@@ -111,12 +111,10 @@ cmd_check(struct nf_addr *a)
 
 	if ((r = nf_restart_locked(a->pidfile)) != 0) {
 		if (r < 0) {
-			nf_warn("%s.lock: cannot tell whether a restart is in "
-			    "progress:", a->pidfile);
+			nf_warn(NF_BUSY_UNKNOWN_FMT, a->pidfile);
 			return NF_SYS;
 		}
-		nf_info("%s: a restart is in progress (%s.lock is held)",
-		    a->pidfile, a->pidfile);
+		nf_info(NF_BUSY_FMT, a->pidfile, a->pidfile);
 		return NF_BUSY;
 	}
 	nf_pidfile_read(a->pidfile, a->unsafe, &pf);
@@ -159,11 +157,10 @@ cmd_remove(struct nf_addr *a)
 
 	if ((r = nf_restart_locked(a->pidfile)) != 0 && !force) {
 		if (r < 0)
-			nf_warn("%s.lock: cannot tell whether a restart is in "
-			    "progress:", a->pidfile);
+			nf_warn(NF_BUSY_UNKNOWN_FMT, a->pidfile);
 		else
-			nf_warn("%s: a restart is in progress (%s.lock is "
-			    "held); not removed", a->pidfile, a->pidfile);
+			nf_warn(NF_BUSY_FMT "; not removed", a->pidfile,
+			    a->pidfile);
 		return r < 0 ? NF_SYS : NF_BUSY;
 	}
 	nf_pidfile_read(a->pidfile, a->unsafe, &pf);

@@ -32,6 +32,9 @@
 #include "lib/nf.h"
 #include "nfrestart-notify.h"
 
+/* How long systemd is given to read a message, or to see an exit. */
+#define SD_WAIT_MS 5000
+
 int sd_on;
 pid_t sd_main;
 static const char *sock;
@@ -164,7 +167,7 @@ barrier(void)
 	close(p[1]);
 	pf.fd = p[0];
 	pf.events = POLLIN;
-	while (r == 0 && (r = poll(&pf, 1, 5000)) < 0 && errno == EINTR)
+	while (r == 0 && (r = poll(&pf, 1, SD_WAIT_MS)) < 0 && errno == EINTR)
 		r = 0;
 	close(p[0]);
 	if (r == 0)
@@ -340,8 +343,8 @@ fg_exit(int code)
 	if (code == NF_OK || up || back)
 		return;
 	/* Until systemd has seen that the main PID it was told is gone:
-	 * every 2 ms, for 5 s at most. */
-	nf_backoff_init(&b, 5000, 2000, 0, 2000);
+	 * every 2 ms, for SD_WAIT_MS at most. */
+	nf_backoff_init(&b, SD_WAIT_MS, 2000, 0, 2000);
 	while (kill(sserver, 0) == 0 && nf_backoff_sleep(&b))
 		;
 }

@@ -34,7 +34,7 @@ static const char usage_text[] =
 
 #define MAXMAPS		16
 #define CMDMAX		32767	/* CreateProcess's limit, in characters */
-#define HOLD_MS		10000	/* --hold */
+#define KILLED_MS	5000	/* a suspended process's end after TerminateProcess */
 
 /* ntdll: the state of an event without consuming it. */
 typedef struct {
@@ -106,7 +106,7 @@ finish(int code)
 
 	if (S.pending) {
 		TerminateProcess(S.pending, 1);
-		WaitForSingleObject(S.pending, 5000);
+		WaitForSingleObject(S.pending, KILLED_MS);
 		S.pending = NULL;
 	}
 	if (S.tmp) {
@@ -388,12 +388,10 @@ takelock(void)
 			    nf_winerr(e));
 		interrupted();
 		if (nf_backoff_over(&bo))
-			nf_die(NF_BUSY, "%s: another restart of this server "
-			    "is in progress", path);
+			nf_die(NF_BUSY, NF_BUSY_FMT, o.a.pidfile, o.a.pidfile);
 		if (first)
-			nf_debug("%s: another restart of this server is in "
-			    "progress: waiting up to %s", path,
-			    nf_secs(ms * 1000, b, sizeof(b)));
+			nf_debug(NF_BUSY_FMT ": waiting up to %s", o.a.pidfile,
+			    o.a.pidfile, nf_secs(ms * 1000, b, sizeof(b)));
 		nf_backoff_sleep(&bo);
 	}
 	nf_debug("restart lock %s taken", path);
@@ -971,9 +969,9 @@ parse(int argc, char **argv)
 	const char *sigarg = NULL, *schedarg = NULL, *why;
 	int c;
 
-	o.sig = NF_SIG_RESTART;
+	o.sig = nf_default_sig(1);	/* its events are NFShmXFrame's */
 	o.tmo = -1;
-	o.hold_ms = HOLD_MS;
+	o.hold_ms = NF_WIN_HOLD_MS;
 	o.ready_ms = NF_READY_MS;
 	while ((c = nf_getopt(argc, argv, "+" NF_ADDR_SHORT "hm:nqr:s:t:vVw",
 	    lo)) != -1) {
@@ -1163,8 +1161,7 @@ main(int argc, char **argv)
 	/* 1. The restart lock, before anything is read. */
 	if (o.dry) {
 		if (lockheld()) {
-			nf_plan("lock", "%s.lock is held: another restart is in "
-			    "progress", o.a.pidfile);
+			nf_plan("lock", NF_BUSY_FMT, o.a.pidfile, o.a.pidfile);
 			nf_exit(NF_BUSY);
 		}
 		nf_plan("lock", "take %s.lock", o.a.pidfile);

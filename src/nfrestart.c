@@ -42,6 +42,7 @@ static const char usage_text[] =
 "       nfrestart -h | -V\n";
 
 #define MAXSHM 16
+#define TCP_LOOK_MS 100		/* --ready-tcp: one connect's bound */
 
 static struct {
 	struct nf_addr a;
@@ -72,6 +73,13 @@ static void
 usage(void)
 {
 	nf_usage_die(usage_text);
+}
+
+/* -t, or the default: how long each wait may take. */
+static long long
+wait_ms(void)
+{
+	return o.tmo >= 0 ? o.tmo : NF_WAIT_MS;
 }
 
 /*
@@ -425,12 +433,12 @@ tcp_ready(const struct tcpaddr *t)
 
 	if (s < 0)
 		return 0;
-	/* Never blocked by a full accept queue: 100 ms, then not yet. */
+	/* Never blocked by a full accept queue: TCP_LOOK_MS, then not yet. */
 	r = connect(s, (const struct sockaddr *)&t->ss, t->len);
 	if (r < 0 && errno == EINPROGRESS) {
 		p.fd = s;
 		p.events = POLLOUT;
-		r = poll(&p, 1, 100) == 1 && getsockopt(s, SOL_SOCKET,
+		r = poll(&p, 1, TCP_LOOK_MS) == 1 && getsockopt(s, SOL_SOCKET,
 		    SO_ERROR, &e, &el) == 0 && e == 0 ? 0 : -1;
 	}
 	close(s);
@@ -1000,7 +1008,7 @@ stop_old(struct nf_pidfile *pf)
 	else {
 		sc.n = 1;
 		sc.step[0].sig = o.sig;
-		sc.step[0].ms = o.tmo >= 0 ? o.tmo : NF_WAIT_MS;
+		sc.step[0].ms = wait_ms();
 	}
 	t_start = nf_now_us();
 	nf_debug("old %d: sending %s", (int)oldpid, nf_signame(sc.step[0].sig,
@@ -1673,7 +1681,7 @@ parse(int argc, char **argv)
 
 	o.tmo = -1;
 	o.ready_fd = -1;
-	o.ready_ms = 30000;
+	o.ready_ms = NF_READY_MS;
 	while ((c = nf_getopt(argc, argv, "+" NF_ADDR_SHORT "dhno:qr:s:t:vVw",
 	    lo)) != -1) {
 		switch (c) {
@@ -1769,7 +1777,7 @@ parse(int argc, char **argv)
 			}
 		}
 	}
-	o.sig = (o.a.server || o.nshm) ? NF_SIG_RESTART : SIGTERM;
+	o.sig = nf_default_sig(o.a.server || o.nshm);
 	if (sarg && nf_parse_sig(sarg, &o.sig, &why) < 0)
 		nf_die(NF_USAGE, "-s %s: %s", sarg, why);
 	if (rarg) {
@@ -1830,19 +1838,16 @@ main(int argc, char **argv)
 	if (o.dry) {
 		if ((r = nf_restart_locked(o.a.pidfile)) != 0) {
 			if (r < 0)
-				nf_die(NF_SYS, "%s.lock: cannot tell whether a "
-				    "restart is in progress:", o.a.pidfile);
-			nf_plan("lock", "%s.lock is held: another restart is in "
-			    "progress", o.a.pidfile);
+				nf_die(NF_SYS, NF_BUSY_UNKNOWN_FMT, o.a.pidfile);
+			nf_plan("lock", NF_BUSY_FMT, o.a.pidfile, o.a.pidfile);
 			nf_exit(NF_BUSY);
 		}
 		nf_plan("lock", "take %s.lock", o.a.pidfile);
 	} else {
-		r = nf_restart_lock(o.a.pidfile, o.a.unsafe, o.tmo >= 0 ?
-		    o.tmo : NF_WAIT_MS, &lockfd);
+		r = nf_restart_lock(o.a.pidfile, o.a.unsafe, wait_ms(),
+		    &lockfd);
 		if (r == NF_BUSY)
-			nf_die(NF_BUSY, "%s.lock: another restart of this server "
-			    "is in progress", o.a.pidfile);
+			nf_die(NF_BUSY, NF_BUSY_FMT, o.a.pidfile, o.a.pidfile);
 		if (r != NF_OK)
 			nf_exit(r);
 		nf_debug("restart lock %s.lock taken", o.a.pidfile);
@@ -1970,7 +1975,7 @@ main(int argc, char **argv)
 			    nf_signame(o.has_sched ? o.sched.step[0].sig : o.sig,
 			    b, sizeof(b)), (int)oldpid, o.has_sched ?
 			    "by the schedule" : "", o.has_sched ? "" :
-			    nf_secs((o.tmo >= 0 ? o.tmo : NF_WAIT_MS) * 1000, path,
+			    nf_secs(wait_ms() * 1000, path,
 			    sizeof(path)));
 		else
 			nf_plan("stop", "nothing to stop");
@@ -2013,8 +2018,7 @@ main(int argc, char **argv)
 	pause_at("exited");
 	/* 5. The segments detached by everyone else. */
 	for (int i = 0; i < o.nshm && oldpid; i++) {
-		r = wait_detached(i, o.tmo >= 0 ? o.tmo : NF_WAIT_MS, path,
-		    sizeof(path));
+		r = wait_detached(i, wait_ms(), path, sizeof(path));
 		/* The old server is gone: whatever holds it, the service is
 		 * down, and the answer is never 124. */
 		if (r == NF_TIMEOUT)

@@ -745,8 +745,8 @@ lock(const struct nf_addr *a, long long ms)
 		return -1;
 	r = nf_restart_lock(a->pidfile, a->unsafe, ms, &fd);
 	if (r == NF_BUSY)
-		nf_die(NF_BUSY, "%s: a restart is in progress (%s.lock is "
-		    "held); nothing done", a->pidfile, a->pidfile);
+		nf_die(NF_BUSY, NF_BUSY_FMT "; nothing done", a->pidfile,
+		    a->pidfile);
 	if (r != NF_OK)
 		nf_die(r, "%s.lock: cannot take the restart lock:", a->pidfile);
 	nf_debug("%s.lock: taken", a->pidfile);

@@ -143,7 +143,7 @@ main(int argc, char **argv)
 		if (nf_parse_sig(sigarg, &sig, &why) < 0)
 			nf_die(NF_USAGE, "-s %s: %s", sigarg, why);
 	} else
-		sig = nf_addr_nfx(&a) ? NF_SIG_RESTART : SIGTERM;
+		sig = nf_default_sig(nf_addr_nfx(&a));
 	nf_signame(sig, sn, sizeof(sn));
 	nf_addr_finish(&a, 0);
 	if (a.pidfile && argc)

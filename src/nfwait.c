@@ -115,7 +115,7 @@ main(int argc, char **argv)
 		if (nf_parse_sig(sigarg, &sig, &why) < 0)
 			nf_die(NF_USAGE, "-s %s: %s", sigarg, why);
 	} else
-		sig = nf_addr_nfx(&a) ? NF_SIG_RESTART : SIGTERM;
+		sig = nf_default_sig(nf_addr_nfx(&a));
 	if (sched && nf_parse_sched(sched, sig, &sc, &why) < 0)
 		nf_die(NF_USAGE, "-r %s: %s", sched, why);
 	nf_addr_finish(&a, 0);

@@ -36,10 +36,11 @@ enum {
 #define NF_START_SLACK_MS 250
 
 /* Default waits, in ms: the old server's exit (and the restart lock), and
- * the new server's readiness (nfrestart.exe: its exit wait). */
+ * the new server's readiness; nfrestart.exe's exit wait and --hold. */
 #define NF_WAIT_MS 10000
 #define NF_READY_MS 30000
 #define NF_WIN_WAIT_MS 15000
+#define NF_WIN_HOLD_MS 10000
 
 /* ---- fmt.c: a small formatter (no stdio); portable ---- */
 /* %s %c %d %u %x with l/ll/z, width and '0'; %m is strerror(errno). */
@@ -86,6 +87,10 @@ struct nf_sched {
 	struct nf_step step[NF_SCHED_MAX];
 };
 int nf_parse_sig(const char *s, int *sig, const char **why);
+/* The signal sent when none is given: NFShmXFrame's restart (31) to a
+ * server addressed as NFShmXFrame's (NFX: -S/-I or --shm), TERM to any
+ * other (31 is SIGSYS: a server without a handler dumps core). */
+int nf_default_sig(int nfx);
 /* After an unknown option such as -USR2: add "-s USR2" to the message. */
 void nf_sigopt_hint(void);
 const char *nf_signame(int sig, char *buf, size_t n);
@@ -169,6 +174,12 @@ int nf_pidfile_judge(struct nf_pidfile *pf, const char *buf, size_t n,
     int tries, unsigned long pidmax, unsigned long self);
 /* Print the status as `prog: FILE: ...`; returns the exit code for it. */
 int nf_pidfile_report(const struct nf_pidfile *pf);
+/* What every tool says while FILE.lock is held (args: FILE, FILE), and
+ * when it cannot be looked at (arg: FILE; ends in ':' for errno). */
+#define NF_BUSY_FMT "%s: a restart of this server is in progress (%s.lock " \
+	"is held)"
+#define NF_BUSY_UNKNOWN_FMT "%s.lock: cannot tell whether a restart is in " \
+	"progress:"
 #ifndef _WIN32
 unsigned long nf_pid_max(void);
 int nf_pidfile_read(const char *path, int unsafe_ok, struct nf_pidfile *pf);

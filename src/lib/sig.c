@@ -91,6 +91,12 @@ nf_parse_sig(const char *s, int *sig, const char **why)
 	return -1;
 }
 
+int
+nf_default_sig(int nfx)
+{
+	return nfx ? NF_SIG_RESTART : SIGTERM;
+}
+
 /* nfsignal -USR2, as kill(1) is typed: say how it is written here. */
 void
 nf_sigopt_hint(void)
