@@ -420,6 +420,7 @@ int
 nf_seg_wait_detached(uint32_t key, long long ms)
 {
 	struct nf_backoff b;
+	long long next;
 	struct nf_seg s;
 	int r, shmid;
 
@@ -431,9 +432,19 @@ nf_seg_wait_detached(uint32_t key, long long ms)
 	shmid = s.shmid;
 	nf_backoff_init(&b, ms, 1000, 1000, 20000);
 	b.fast = 2000000;
+	next = b.t0 + 2000000;
 	while (s.nattch) {
 		if (!nf_backoff_sleep(&b))
 			return NF_TIMEOUT;
+		if (nf_verbose && nf_now_us() >= next) {
+			long long d = nf_now_us() - b.t0;
+
+			/* -v: a word every 2 s of a long wait. */
+			nf_debug("waiting for 0x%08x to be detached (nattch %lu): "
+			    "%lld.%lld s", (unsigned)key, s.nattch, d / 1000000,
+			    d / 100000 % 10);
+			next += 2000000;
+		}
 		if ((r = nf_seg_byid(shmid, &s)) != 0)
 			return r == 1 ? NF_OK : NF_SYS;
 	}
