@@ -23,7 +23,7 @@ static const char usage_text[] =
 
 static int force;
 
-static void
+static _Noreturn void
 usage(void)
 {
 	nf_usage_die(usage_text);
@@ -257,7 +257,7 @@ cmd_lock(struct nf_addr *a, int argc, char **argv)
 		return r;
 	nf_debug("%s: locked, %d written; exec %s", a->pidfile,
 	    (int)getpid(), argv[0]);
-	nf_outflush();
+	nf_eoutflush();
 	/* The descriptor stays open across exec: the lock lives exactly as
 	 * long as the command. */
 	execvp(argv[0], argv);
@@ -301,14 +301,14 @@ main(int argc, char **argv)
 	argc--, argv++;
 	while ((c = nf_getopt(argc, argv, "+" NF_ADDR_SHORT "fhqvV",
 	    lo)) != -1) {
-		if (nf_addr_opt(&a, c, nf_optarg))
+		if (nf_eaddr_opt(&a, c, nf_optarg))
 			continue;
 		switch (c) {
 		case 'f':
 			force = 1;
 			break;
 		default:
-			if (!nf_common_opt(c, usage_text, "nfpid"))
+			if (!nf_ecommon_opt(c, usage_text, "nfpid"))
 				usage();
 			break;
 		}
@@ -316,10 +316,10 @@ main(int argc, char **argv)
 	argc -= nf_optind;
 	argv += nf_optind;
 	if (!strcmp(cmd, "write")) {
-		nf_addr_finish(&a, 0);
+		nf_eaddr_finish(&a, 0);
 		nf_exit(cmd_write(&a, argc, argv));
 	}
-	nf_addr_finish(&a, 1);
+	nf_eaddr_finish(&a, 1);
 	if (!strcmp(cmd, "lock"))
 		nf_exit(cmd_lock(&a, argc, argv));
 	if (argc)

@@ -86,7 +86,7 @@ static struct {
 enum { C_IDLE, C_TOUCHED, C_ABORTED };
 static volatile LONG cstate, cheld;
 
-static void
+static _Noreturn void
 usage(void)
 {
 	nf_usage_die(usage_text);
@@ -980,7 +980,7 @@ parse(int argc, char **argv)
 			    c == NF_OPT_SHM ? "--shm" : "--unsafe-pidfile");
 			usage();
 		}
-		if (nf_addr_opt(&o.a, c, nf_optarg))
+		if (nf_eaddr_opt(&o.a, c, nf_optarg))
 			continue;
 		switch (c) {
 		case 'm':
@@ -1021,7 +1021,7 @@ parse(int argc, char **argv)
 			o.force = 1;
 			break;
 		default:
-			if (!nf_common_opt(c, usage_text, "nfrestart.exe"))
+			if (!nf_ecommon_opt(c, usage_text, "nfrestart.exe"))
 				usage();
 			break;
 		}
@@ -1066,7 +1066,7 @@ parse(int argc, char **argv)
 		    "quote", o.cmd[0]);
 	if (o.cmd && nf_winquote(o.cmdline, CMDMAX + 1, o.cmd) > CMDMAX)
 		nf_die(NF_USAGE, "COMMAND: longer than %d characters", CMDMAX);
-	nf_addr_finish(&o.a, 1);
+	nf_eaddr_finish(&o.a, 1);
 }
 
 /* -n: the rest of the plan, from the judged old server on. */

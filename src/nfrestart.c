@@ -69,7 +69,7 @@ static int held[MAXSHM];		/* segments we stay attached to */
 static int nheld;
 static long long t_start;
 
-static void
+static _Noreturn void
 usage(void)
 {
 	nf_usage_die(usage_text);
@@ -1143,7 +1143,7 @@ prefork_holder(int lockfd)
 	 * start. The first says by its exit status whether the second fork
 	 * worked; the holder says it is there before anything is touched.
 	 */
-	nf_outflush();
+	nf_eoutflush();
 	hp = fork();
 	if (hp == 0) {
 		pid_t h2 = fork();
@@ -1213,7 +1213,7 @@ exec_server(int tellfd)
 
 		(void)!send(tellfd, &z, sizeof(z), MSG_NOSIGNAL);
 	}
-	nf_outflush();
+	nf_eoutflush();
 	if (tellfd < 0)
 		handoff_end();
 	execvp(o.cmd[0], o.cmd);
@@ -1299,7 +1299,7 @@ prepare_daemon(int lockfd, int logfd)
 		nf_die(NF_SYS, "pipe:");
 	if (o.ready_fd >= 0 && pipe2(rfd, O_CLOEXEC) < 0)
 		nf_die(NF_SYS, "pipe:");
-	nf_outflush();
+	nf_eoutflush();
 	if ((c1 = fork()) < 0)
 		nf_die(NF_SYS, "fork:");
 	if (c1 == 0) {
@@ -1313,7 +1313,7 @@ prepare_daemon(int lockfd, int logfd)
 		signals_child();
 		setsid();
 		/* The holder's word ('G', then end of file at the exec). */
-		nf_outflush();
+		nf_eoutflush();
 		if ((holds && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
 		    0, hp) < 0) || (c2 = fork()) < 0) {
 			v = -errno;
@@ -1747,8 +1747,8 @@ parse(int argc, char **argv)
 			o.ready_given = 1;
 			continue;
 		default:
-			if (nf_addr_opt(&o.a, c, nf_optarg) ||
-			    nf_common_opt(c, usage_text, "nfrestart") ||
+			if (nf_eaddr_opt(&o.a, c, nf_optarg) ||
+			    nf_ecommon_opt(c, usage_text, "nfrestart") ||
 			    bk_opt(c, nf_optarg))
 				continue;
 			nf_sigopt_hint();
@@ -1758,7 +1758,7 @@ parse(int argc, char **argv)
 	argc -= nf_optind;
 	argv += nf_optind;
 	o.cmd = argc > 0 ? argv : NULL;
-	nf_addr_finish(&o.a, 1);
+	nf_eaddr_finish(&o.a, 1);
 	if (o.a.server) {
 		o.objkey = o.a.key;
 		/* The object segment is checked like any --shm KEY. */

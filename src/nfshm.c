@@ -40,7 +40,7 @@ static int force, noheader;
 
 #define NPIDS 64
 
-static void
+static _Noreturn void
 usage(void)
 {
 	nf_usage_die(usage_text);
@@ -1009,7 +1009,7 @@ main(int argc, char **argv)
 		usage();
 	cmd = argv[1];
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help"))
-		nf_common_opt('h', usage_text, "nfshm");
+		nf_ecommon_opt('h', usage_text, "nfshm");
 	if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
 		nf_out("nfshm " NF_VERSION "\n");
 		nf_exit(NF_OK);
@@ -1029,7 +1029,7 @@ main(int argc, char **argv)
 		case 'C': case 'I': case 'p': case 'S':
 			if (is_ls || (c == 'p' && !is_lock))
 				usage();
-			nf_addr_opt(&a, c, nf_optarg);
+			nf_eaddr_opt(&a, c, nf_optarg);
 			break;
 		case 'f':
 			force = 1;
@@ -1067,7 +1067,7 @@ main(int argc, char **argv)
 			f.byuid = 1;
 			break;
 		default:
-			if (!nf_common_opt(c, usage_text, "nfshm"))
+			if (!nf_ecommon_opt(c, usage_text, "nfshm"))
 				usage();
 			break;
 		}
@@ -1083,7 +1083,7 @@ main(int argc, char **argv)
 		usage();
 	if (a.pidfile && !*a.pidfile)
 		nf_die(NF_USAGE, "-p: empty file name");
-	nf_addr_finish(&a, 0);	/* -S/-I checked, -C done */
+	nf_eaddr_finish(&a, 0);	/* -S/-I checked, -C done */
 	if (!topt && is_lock)
 		ms = 0;		/* a held restart lock: 4 at once */
 

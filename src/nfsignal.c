@@ -20,7 +20,7 @@ static const char usage_text[] =
 
 static int dryrun;
 
-static void
+static _Noreturn void
 usage(void)
 {
 	nf_usage_die(usage_text);
@@ -120,7 +120,7 @@ main(int argc, char **argv)
 	nf_init(argv[0]);
 	while ((c = nf_getopt(argc, argv, NF_ADDR_SHORT "hnqs:vV",
 	    lo)) != -1) {
-		if (nf_addr_opt(&a, c, nf_optarg))
+		if (nf_eaddr_opt(&a, c, nf_optarg))
 			continue;
 		switch (c) {
 		case 'n':
@@ -130,7 +130,7 @@ main(int argc, char **argv)
 			sigarg = nf_optarg;
 			break;
 		default:
-			if (!nf_common_opt(c, usage_text, "nfsignal")) {
+			if (!nf_ecommon_opt(c, usage_text, "nfsignal")) {
 				nf_sigopt_hint();
 				usage();
 			}
@@ -145,7 +145,7 @@ main(int argc, char **argv)
 	} else
 		sig = nf_default_sig(nf_addr_nfx(&a));
 	nf_signame(sig, sn, sizeof(sn));
-	nf_addr_finish(&a, 0);
+	nf_eaddr_finish(&a, 0);
 	if (a.pidfile && argc)
 		nf_die(NF_USAGE, "give -p FILE (or -S SERVER -I ID) or PIDs, "
 		    "not both");
@@ -163,7 +163,7 @@ main(int argc, char **argv)
 	}
 	{
 		size_t n;
-		pid_t *pids = nf_read_pids(argc, argv, &n);
+		pid_t *pids = nf_eread_pids(argc, argv, &n);
 
 		/* All input is valid by now: act on each PID. */
 		for (size_t i = 0; i < n; i++) {

@@ -23,7 +23,7 @@ static const char usage_text[] =
 
 static long long t0;
 
-static void
+static _Noreturn void
 usage(void)
 {
 	nf_usage_die(usage_text);
@@ -81,7 +81,7 @@ main(int argc, char **argv)
 	nf_init(argv[0]);
 	while ((c = nf_getopt(argc, argv, NF_ADDR_SHORT "hqr:s:t:vV",
 	    lo)) != -1) {
-		if (nf_addr_opt(&a, c, nf_optarg))
+		if (nf_eaddr_opt(&a, c, nf_optarg))
 			continue;
 		switch (c) {
 		case 'r':
@@ -98,7 +98,7 @@ main(int argc, char **argv)
 			any = 1;
 			break;
 		default:
-			if (!nf_common_opt(c, usage_text, "nfwait")) {
+			if (!nf_ecommon_opt(c, usage_text, "nfwait")) {
 				nf_sigopt_hint();
 				usage();
 			}
@@ -118,7 +118,7 @@ main(int argc, char **argv)
 		sig = nf_default_sig(nf_addr_nfx(&a));
 	if (sched && nf_parse_sched(sched, sig, &sc, &why) < 0)
 		nf_die(NF_USAGE, "-r %s: %s", sched, why);
-	nf_addr_finish(&a, 0);
+	nf_eaddr_finish(&a, 0);
 	if (a.pidfile && argc)
 		nf_die(NF_USAGE, "give -p FILE (or -S SERVER -I ID) or PIDs, "
 		    "not both");
@@ -137,7 +137,7 @@ main(int argc, char **argv)
 		n = 1;
 		p = &pf.pid;
 	} else
-		p = nf_read_pids(argc, argv, &n);
+		p = nf_eread_pids(argc, argv, &n);
 	t = emap(n * sizeof(*t));
 	k = 0;
 	for (size_t i = 0; i < n; i++) {

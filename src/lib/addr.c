@@ -17,7 +17,7 @@
 #include "opts.h"
 
 int
-nf_addr_opt(struct nf_addr *a, int c, const char *arg)
+nf_eaddr_opt(struct nf_addr *a, int c, const char *arg)
 {
 	const char *why;
 
@@ -54,7 +54,7 @@ nf_addr_opt(struct nf_addr *a, int c, const char *arg)
 }
 
 void
-nf_addr_finish(struct nf_addr *a, int need)
+nf_eaddr_finish(struct nf_addr *a, int need)
 {
 	const char *why;
 
@@ -120,7 +120,7 @@ add(struct pidset *ps, const char *s)
 }
 
 pid_t *
-nf_read_pids(int argc, char **argv, size_t *np)
+nf_eread_pids(int argc, char **argv, size_t *np)
 {
 	struct pidset ps;
 	size_t max = nf_pid_max() + 1;

@@ -155,7 +155,7 @@ vmsg(int ts, const char *fmt, va_list ap)
 			n = sizeof(buf) - 2;
 	}
 	buf[n++] = '\n';
-	nf_outflush();
+	nf_eoutflush();
 	nf_writeall(2, buf, n);
 	errno = e;
 }
@@ -205,7 +205,7 @@ nf_die(int code, const char *fmt, ...)
 	nf_exit(code);
 }
 
-void
+_Noreturn void
 nf_usage_die(const char *usage)
 {
 	char buf[2048];
@@ -233,7 +233,7 @@ nf_out(const char *fmt, ...)
 	if (n >= sizeof(buf))
 		n = sizeof(buf) - 1;
 	if (olen + n > sizeof(obuf))
-		nf_outflush();
+		nf_eoutflush();
 	memcpy(obuf + olen, buf, n);
 	olen += n;
 }
@@ -251,7 +251,7 @@ nf_plan(const char *step, const char *fmt, ...)
 }
 
 void
-nf_outflush(void)
+nf_eoutflush(void)
 {
 	size_t n = olen;
 
@@ -284,14 +284,14 @@ void (*nf_exit_hook)(int);
 _Noreturn void
 nf_exit(int code)
 {
-	nf_outflush();
+	nf_eoutflush();
 	if (nf_exit_hook)
 		nf_exit_hook(code);
 	_exit(code);
 }
 
 int
-nf_common_opt(int c, const char *usage, const char *tool)
+nf_ecommon_opt(int c, const char *usage, const char *tool)
 {
 	switch (c) {
 	case 'h':

@@ -100,22 +100,30 @@ const char *nf_signame(int sig, char *buf, size_t n);
 int nf_parse_sched(const char *s, int defsig, struct nf_sched *sc,
     const char **why);
 
-/* ---- msg.c: diagnostics on stderr, data on stdout; portable ---- */
+/*
+ * ---- msg.c: diagnostics on stderr, data on stdout; portable ----
+ * A library function that may end the process is named so: nf_die,
+ * nf_exit, and, as sbase's e... functions, nf_e...; every other one
+ * returns and lets its caller report.
+ */
 extern const char *nf_prog;
 extern int nf_quiet;	/* -q */
 extern int nf_verbose;	/* -v */
+/* Our name for messages; fds 0-2 opened on /dev/null when closed (exits
+ * 3 when even that fails, before anything is done). */
 void nf_init(const char *argv0);
 void nf_warn(const char *fmt, ...);	/* always */
 void nf_info(const char *fmt, ...);	/* unless -q */
 void nf_debug(const char *fmt, ...);	/* only -v, with a timestamp */
 _Noreturn void nf_die(int code, const char *fmt, ...);
-void nf_usage_die(const char *usage);	/* prints usage, exits 2 */
+_Noreturn void nf_usage_die(const char *usage);	/* prints usage, exits 2 */
 void nf_out(const char *fmt, ...);	/* stdout, buffered */
 void nf_plan(const char *step, const char *fmt, ...);	/* -n: step<TAB>detail */
-void nf_outflush(void);			/* dies 3 on a write error */
+void nf_eoutflush(void);			/* dies 3 on a write error */
 int nf_writeall(int fd, const void *buf, size_t n);	/* 0, or -1 */
-/* -h, -q, -v, -V, the same in every tool: 1 if C was one of them. */
-int nf_common_opt(int c, const char *usage, const char *tool);
+/* -h, -q, -v, -V, the same in every tool: 1 if C was one of them (-h and
+ * -V print and exit 0). */
+int nf_ecommon_opt(int c, const char *usage, const char *tool);
 _Noreturn void nf_exit(int code);	/* flushes stdout, then exits */
 /* The exit code for a command that exec(2) (CreateProcess) refused with
  * error E: 127 not found (no such file, or a path through a file that is
@@ -346,15 +354,17 @@ struct nf_addr {
 	char title[16];		/* -S/-I: the process title NF{Server}{ID} */
 	char buf[4096];
 };
-/* Handles one option; 1 if it was an addressing option. */
-int nf_addr_opt(struct nf_addr *a, int c, const char *arg);
+/* Handles one option; 1 if it was an addressing option (dies 2 on a bad
+ * --name or --shm). */
+int nf_eaddr_opt(struct nf_addr *a, int c, const char *arg);
 /* Validates, chdirs; dies 2 with a message on bad input. */
-void nf_addr_finish(struct nf_addr *a, int need);
+void nf_eaddr_finish(struct nf_addr *a, int need);
 int nf_addr_nfx(const struct nf_addr *a);	/* NFShmXFrame addressing */
 
 #ifndef _WIN32
-/* PIDs from operands, or stdin when none and it is not a terminal. */
-pid_t *nf_read_pids(int argc, char **argv, size_t *n);
+/* PIDs from operands, or stdin when none and it is not a terminal; dies
+ * 2 on one that is not a PID (all are read before any is acted on). */
+pid_t *nf_eread_pids(int argc, char **argv, size_t *n);
 
 /* ---- wait.c: waiting for exits; start-stop-daemon style schedules ---- */
 enum { NF_W_EXITED, NF_W_LEFT };	/* exited / still running at the end */

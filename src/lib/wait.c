@@ -305,7 +305,7 @@ ws_run(struct ws *w, int any, long long ms, ws_cb cb, void *ctx)
 	for (size_t i = 0; i < w->n; i++)
 		if (w->st[i] == W_GONE0)
 			ws_done(w, i, cb, ctx);
-	nf_outflush();
+	nf_eoutflush();
 	for (;;) {
 		long long now = nf_now_us(), wait = -1;
 		size_t nfd = w->n - w->ndone - w->npoll;
@@ -366,7 +366,7 @@ ws_run(struct ws *w, int any, long long ms, ws_cb cb, void *ctx)
 		}
 		if (w->npoll)
 			ws_sweep(w, cb, ctx);
-		nf_outflush();
+		nf_eoutflush();
 		if (w->err) {	/* fail closed: never 124 for what is not known */
 			errno = w->err;
 			return -1;
@@ -547,7 +547,7 @@ nf_watch(const struct nf_target *t, size_t n, const struct nf_sched *sc,
 	for (size_t i = 0; i < n; i++)
 		if (w.st[i] == W_GONE0)
 			ws_done(&w, i, watch_cb, &x);
-	nf_outflush();
+	nf_eoutflush();
 	if (ws_finished(&w, wo->any))
 		rc = NF_OK;
 	for (int s = 0; s < sc->n && rc != NF_OK; s++) {
@@ -577,7 +577,7 @@ nf_watch(const struct nf_target *t, size_t n, const struct nf_sched *sc,
 				bad = 1;
 			}
 		}
-		nf_outflush();
+		nf_eoutflush();
 		if (bad) {
 			rc = NF_SYS;
 			break;

@@ -1,8 +1,8 @@
 /* nfhandoff - SPDX-License-Identifier: ISC - see LICENSE */
 /*
- * PIDs on stdin (nf_read_pids, for `nfpid read | nfsignal | nfwait`): the
+ * PIDs on stdin (nf_eread_pids, for `nfpid read | nfsignal | nfwait`): the
  * input is stdin. nf_die is wrapped (the linker's --wrap) to come back here
- * instead of exiting, and the mapping nf_read_pids makes is unmapped after
+ * instead of exiting, and the mapping nf_eread_pids makes is unmapped after
  * each run. Besides not crashing: the list agrees with a reference reading
  * (tokens split at space, tab, CR and LF, each at most 31 bytes and a
  * decimal 2..pid_max, at least one, repeats dropped, first-seen order), and a refusal is
@@ -119,7 +119,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	if (!setjmp(back)) {
 		size_t k;
 
-		v = nf_read_pids(0, NULL, &k);
+		v = nf_eread_pids(0, NULL, &k);
 		got = k;
 	}
 	inside = 0;
