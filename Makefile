@@ -38,8 +38,9 @@ FIXTURES = tests/bin/nfserver tests/bin/nfinit tests/bin/nfmany tests/bin/nfmem
 WINCC = x86_64-w64-mingw32-gcc
 WINCFLAGS = -std=c11 -Os -Wall -Wextra -Werror -ffunction-sections -fdata-sections
 WINLDFLAGS = -static -s -Wl,--gc-sections
-WINLIB = src/lib/addr.c src/lib/backoff.c src/lib/fmt.c src/lib/msg.c \
-	src/lib/opt.c src/lib/parse.c src/lib/pidrules.c src/lib/sig.c
+WINLIB = src/lib/addr.c src/lib/backoff.c src/lib/files.c src/lib/fmt.c \
+	src/lib/msg.c src/lib/opt.c src/lib/parse.c src/lib/pidrules.c \
+	src/lib/sig.c
 WINTOOLS = bin/nfrestart.exe
 WINFIX = tests/bin/winpeer.exe
 

@@ -68,16 +68,16 @@ static struct {
 } o;
 
 /*
- * What is under way, for die() and the end: whatever gives up after the
- * restart lock was taken goes through finish().
+ * What is under way, for the end: every exit (nf_exit, nf_die) goes
+ * through finish(), nf_exit_hook.
  */
 static struct {
 	HANDLE lock;
 	HANDLE mh[MAXMAPS];		/* the -m mappings */
 	int nmh;
 	HANDLE pending;			/* the new process, still suspended */
-	HANDLE tmp;			/* -w: the temporary file */
-	char tmpname[MAX_PATH * 2];
+	struct nf_afile *pidw;		/* -w: the PID file's new version */
+	int tmp;			/* ... whose temporary file is open */
 	long long hold0;		/* when the -m hold began (us) */
 } S;
 
@@ -99,20 +99,20 @@ usage(void)
  * are held for the rest of --hold whatever went wrong: they may be all
  * that keeps its data.
  */
-static int
+static void
 finish(int code)
 {
 	char b[32];
 
+	(void)code;
 	if (S.pending) {
 		TerminateProcess(S.pending, 1);
 		WaitForSingleObject(S.pending, KILLED_MS);
 		S.pending = NULL;
 	}
 	if (S.tmp) {
-		CloseHandle(S.tmp);
-		DeleteFileA(S.tmpname);
-		S.tmp = NULL;
+		nf_afile_abort(S.pidw);
+		S.tmp = 0;
 	}
 	if (S.nmh && cstate == C_TOUCHED) {
 		long long left;
@@ -128,20 +128,6 @@ finish(int code)
 	}
 	if (cheld)
 		nf_info("Ctrl+C was held back until the handoff was done");
-	return code;
-}
-
-static _Noreturn void
-die(int code, const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	nf_vfmt(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	nf_warn("%s", buf);
-	nf_exit(finish(code));
 }
 
 static BOOL WINAPI
@@ -161,7 +147,7 @@ interrupted(void)
 {
 	if (cstate == C_ABORTED) {
 		nf_warn("interrupted: nothing was touched");
-		nf_exit(finish((int)STATUS_CONTROL_C_EXIT));
+		nf_exit((int)STATUS_CONTROL_C_EXIT);
 	}
 }
 
@@ -350,7 +336,7 @@ event(const char *kind, DWORD pid, int *existed)
 	/* Auto-reset, as the framework's; no Global\ prefix. */
 	h = CreateEventA(NULL, FALSE, FALSE, name);
 	if (!h)
-		die(NF_SYS, "CreateEvent %s: %s", name,
+		nf_die(NF_SYS, "CreateEvent %s: %s", name,
 		    nf_winerr(GetLastError()));
 	if (existed)
 		*existed = GetLastError() == ERROR_ALREADY_EXISTS;
@@ -454,7 +440,7 @@ oldserver(struct wpf *w, DWORD *pidp, int *canterm)
 		nf_info("%s: names our own pid: stale, nothing to stop", path);
 		return NULL;
 	default:
-		nf_exit(finish(nf_pidfile_report(pf)));
+		nf_exit(nf_pidfile_report(pf));
 	}
 	pid = (DWORD)pf->pid;
 	*canterm = 1;
@@ -465,7 +451,7 @@ oldserver(struct wpf *w, DWORD *pidp, int *canterm)
 	}
 	if (!h) {
 		if ((e = GetLastError()) != ERROR_INVALID_PARAMETER)
-			die(NF_SYS, "old server %lu: OpenProcess: %s; nothing "
+			nf_die(NF_SYS, "old server %lu: OpenProcess: %s; nothing "
 			    "was touched", (unsigned long)pid, nf_winerr(e));
 		nf_info("old server %lu: not running: nothing to stop",
 		    (unsigned long)pid);
@@ -478,7 +464,7 @@ oldserver(struct wpf *w, DWORD *pidp, int *canterm)
 		return NULL;
 	}
 	if (!GetProcessTimes(h, &ct, &et, &kt, &ut) || !(img = imagename(h)))
-		die(NF_SYS, "old server %lu: cannot read its start time or "
+		nf_die(NF_SYS, "old server %lu: cannot read its start time or "
 		    "image: %s; nothing was touched", (unsigned long)pid,
 		    nf_winerr(GetLastError()));
 	late = ((long long)ft64(ct) - (long long)w->mtime) / 10000;
@@ -504,7 +490,7 @@ oldserver(struct wpf *w, DWORD *pidp, int *canterm)
 		return NULL;
 	}
 	if (!o.force)
-		die(NF_REFUSED, "%s names %lu, which %s but looks like the "
+		nf_die(NF_REFUSED, "%s names %lu, which %s but looks like the "
 		    "server: refusing (--force treats it as the old server)",
 		    path, (unsigned long)pid, why);
 	nf_warn("%s names %lu, which %s but looks like the server: stopping "
@@ -532,7 +518,7 @@ openmaps(int old)
 			continue;
 		}
 		if (!o.force)
-			die(NF_REFUSED, "-m %s: no such mapping: %s; the old "
+			nf_die(NF_REFUSED, "-m %s: no such mapping: %s; the old "
 			    "server does not have it (check the name; --force "
 			    "to go on)", o.maps[i], nf_winerr(GetLastError()));
 		nf_warn("-m %s: no such mapping (--force: going on)",
@@ -550,60 +536,30 @@ openmaps(int old)
 static void
 tmpopen(void)
 {
-	const char *p = o.a.pidfile, *b = base(p);
-	char dir[MAX_PATH * 2];
-	DWORD e = 0;
+	int r = nf_afile_open(S.pidw, o.a.pidfile, "", 0644);
 
-	if (b == p)
-		nf_fmt(dir, sizeof(dir), ".");
-	else
-		nf_fmt(dir, sizeof(dir), "%.*s", (int)(b - p - 1), p);
-	for (unsigned i = 0; i < 100; i++) {
-		HANDLE h;
-
-		if (nf_fmt(S.tmpname, sizeof(S.tmpname), "%s/.%s.%lu.%u", dir,
-		    b, (unsigned long)GetCurrentProcessId(), i) >=
-		    sizeof(S.tmpname))
-			die(NF_USAGE, "%s: path too long", p);
-		h = CreateFileA(S.tmpname, GENERIC_WRITE, 0, NULL, CREATE_NEW,
-		    FILE_ATTRIBUTE_NORMAL, NULL);
-		if (h != INVALID_HANDLE_VALUE) {
-			S.tmp = h;
-			return;
-		}
-		e = GetLastError();
-		if (e != ERROR_FILE_EXISTS && e != ERROR_ALREADY_EXISTS)
-			break;
-	}
-	die(NF_SYS, "%s: CreateFile: %s; nothing was touched", S.tmpname,
-	    nf_winerr(e));
+	if (r == -2)
+		nf_die(NF_USAGE, "%s: path too long", o.a.pidfile);
+	if (r < 0)
+		nf_die(NF_SYS, "%s: CreateFile: %s; nothing was touched",
+		    S.pidw->tmp, nf_winerr(S.pidw->err));
+	S.tmp = 1;
 }
 
-/* 0, or -1 with the temporary file removed and the call named. */
+/* 0, or -1 with the temporary file removed, S.pidw naming the call that
+ * failed. */
 static int
-tmpcommit(DWORD pid, const char **call, DWORD *err)
+tmpcommit(DWORD pid)
 {
 	char line[16];
-	DWORD n = (DWORD)nf_fmt(line, sizeof(line), "%lu\n",
-	    (unsigned long)pid), w;
-	HANDLE h = S.tmp;
+	size_t n = nf_fmt(line, sizeof(line), "%lu\n", (unsigned long)pid);
 
-	S.tmp = NULL;
-	*call = "WriteFile";
-	if (WriteFile(h, line, n, &w, NULL) && w == n &&
-	    (*call = "FlushFileBuffers", FlushFileBuffers(h))) {
-		CloseHandle(h);
-		*call = "MoveFileEx";
-		if (MoveFileExA(S.tmpname, o.a.pidfile,
-		    MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
-			return 0;
-		*err = GetLastError();
-	} else {
-		*err = GetLastError();
-		CloseHandle(h);
+	S.tmp = 0;
+	if (nf_afile_write(S.pidw, line, n) < 0) {
+		nf_afile_abort(S.pidw);
+		return -1;
 	}
-	DeleteFileA(S.tmpname);
-	return -1;
+	return nf_afile_commit(S.pidw) < 0 ? -1 : 0;
 }
 
 /*
@@ -626,7 +582,7 @@ create(PROCESS_INFORMATION *pi, int old)
 		return;
 	}
 	e = GetLastError();
-	die(nf_exec_code((int)e), "%s: CreateProcess: %s%s", o.cmd[0], nf_winerr(e), old ?
+	nf_die(nf_exec_code((int)e), "%s: CreateProcess: %s%s", o.cmd[0], nf_winerr(e), old ?
 	    "; the old server was not touched" : "");
 }
 
@@ -661,7 +617,7 @@ runsched(HANDLE proc, DWORD pid, HANDLE succ, long long total_ms)
 		}
 		if (!*k) {
 			if (!TerminateProcess(proc, 1) && !signalled(proc))
-				die(NF_SYS, "TerminateProcess %lu: %s",
+				nf_die(NF_SYS, "TerminateProcess %lu: %s",
 				    (unsigned long)pid,
 				    nf_winerr(GetLastError()));
 			nf_info("%lu did not stop; terminated (KILL)",
@@ -677,7 +633,7 @@ runsched(HANDLE proc, DWORD pid, HANDLE succ, long long total_ms)
 			if (!ev[j])
 				ev[j] = event(k, pid, NULL);
 			if (!SetEvent(ev[j]))
-				die(NF_SYS, "SetEvent NFServer_%s_%lu: %s", k,
+				nf_die(NF_SYS, "SetEvent NFServer_%s_%lu: %s", k,
 				    (unsigned long)pid,
 				    nf_winerr(GetLastError()));
 			nf_debug("%s: NFServer_%s_%lu set; waiting up to %lld ms",
@@ -690,7 +646,7 @@ runsched(HANDLE proc, DWORD pid, HANDLE succ, long long total_ms)
 		else if (w == WAIT_OBJECT_0 + 1)
 			res = R_EXITED;
 		else if (w != WAIT_TIMEOUT)
-			die(NF_SYS, "WaitForMultipleObjects: %s",
+			nf_die(NF_SYS, "WaitForMultipleObjects: %s",
 			    nf_winerr(GetLastError()));
 	}
 	/* Held until now, so that a late poller still finds them. */
@@ -732,7 +688,7 @@ stopold(HANDLE proc, DWORD pid)
 	default:
 		/* It was asked to stop and may still do so, leaving nothing
 		 * running: say what was sent and what to do. */
-		die(NF_TIMEOUT, "old server %lu neither answered nor exited "
+		nf_die(NF_TIMEOUT, "old server %lu neither answered nor exited "
 		    "within %s of NFServer_%s_%lu: it is still running and may "
 		    "still stop; nothing was started and %s still names it "
 		    "(wait and check, or escalate: -r restart/15/KILL/5)",
@@ -756,14 +712,14 @@ deliver(HANDLE proc, DWORD pid, const char *kind, long long ms)
 
 	touch();
 	if (!SetEvent(ev))
-		die(NF_SYS, "SetEvent: %s", nf_winerr(GetLastError()));
+		nf_die(NF_SYS, "SetEvent: %s", nf_winerr(GetLastError()));
 	/* Is it still set? Every millisecond. */
 	nf_backoff_init(&bo, ms, 1000, 0, 1000);
 	for (;;) {
 		evbasic eb;
 
 		if (NtQueryEvent(ev, 0, &eb, sizeof(eb), NULL) < 0)
-			die(NF_SYS, "NtQueryEvent: cannot tell whether %lu "
+			nf_die(NF_SYS, "NtQueryEvent: cannot tell whether %lu "
 			    "took the event", (unsigned long)pid);
 		if (!eb.state) {
 			nf_debug("%lu took NFServer_%s_%lu after %s",
@@ -807,10 +763,10 @@ removepid(const struct wpf *w)
 		e = GetLastError();
 		if (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND)
 			return -1;
-		die(NF_SYS, "%s: CreateFile: %s", o.a.pidfile, nf_winerr(e));
+		nf_die(NF_SYS, "%s: CreateFile: %s", o.a.pidfile, nf_winerr(e));
 	}
 	if (!GetFileInformationByHandle(h, &fi))
-		die(NF_SYS, "%s: GetFileInformationByHandle: %s", o.a.pidfile,
+		nf_die(NF_SYS, "%s: GetFileInformationByHandle: %s", o.a.pidfile,
 		    nf_winerr(GetLastError()));
 	if (fi.dwVolumeSerialNumber != w->vol || fi.nFileIndexHigh != w->hi ||
 	    fi.nFileIndexLow != w->lo || ft64(fi.ftLastWriteTime) != w->mtime) {
@@ -819,7 +775,7 @@ removepid(const struct wpf *w)
 	}
 	if (!SetFileInformationByHandle(h, FileDispositionInfo, &di,
 	    sizeof(di)))
-		die(NF_SYS, "%s: delete: %s", o.a.pidfile,
+		nf_die(NF_SYS, "%s: delete: %s", o.a.pidfile,
 		    nf_winerr(GetLastError()));
 	CloseHandle(h);
 	return 1;
@@ -843,7 +799,7 @@ removestale(const struct wpf *judged)
 		if (w.pf.status == NF_PF_OK && !(judged->pf.status ==
 		    NF_PF_OK && judged->pf.pid == w.pf.pid) &&
 		    alive((DWORD)w.pf.pid))
-			die(NF_REFUSED, "%s: now names %lu, a live process: "
+			nf_die(NF_REFUSED, "%s: now names %lu, a live process: "
 			    "someone started a server during the restart; not "
 			    "starting another", o.a.pidfile,
 			    (unsigned long)w.pf.pid);
@@ -852,7 +808,7 @@ removestale(const struct wpf *judged)
 			return;
 		}
 	}
-	die(NF_SYS, "%s: keeps changing; not removed", o.a.pidfile);
+	nf_die(NF_SYS, "%s: keeps changing; not removed", o.a.pidfile);
 }
 
 /* ---- 9. until the new server is visible ---- */
@@ -1139,6 +1095,7 @@ int
 main(int argc, char **argv)
 {
 	char cmdline[CMDMAX + 1];	/* on the stack: 32 KiB of 1 MiB */
+	struct nf_afile pidw;		/* and 8 KiB */
 	PROCESS_INFORMATION pi = { 0 };
 	struct wpf pf;
 	HANDLE old;
@@ -1150,9 +1107,11 @@ main(int argc, char **argv)
 
 	nf_init(argv[0]);
 	nf_prog = "nfrestart.exe";
+	nf_exit_hook = finish;
 	_setmode(1, _O_BINARY);
 	_setmode(2, _O_BINARY);
 	o.cmdline = cmdline;
+	S.pidw = &pidw;
 	parse(argc, argv);
 	deliver_only = !o.cmd && !o.has_sched && o.sig != NF_SIG_RESTART &&
 	    o.sig != SIGKILL;
@@ -1175,7 +1134,7 @@ main(int argc, char **argv)
 	if (old && !canterm)
 		for (int i = 0; i < o.sc.n; i++)
 			if (o.sc.step[i].sig == SIGKILL)
-				die(NF_SYS, "OpenProcess %lu: no right to "
+				nf_die(NF_SYS, "OpenProcess %lu: no right to "
 				    "terminate it (KILL in the schedule); "
 				    "nothing was touched", (unsigned long)pid);
 	if (o.dry)
@@ -1185,10 +1144,10 @@ main(int argc, char **argv)
 	if (deliver_only) {
 		if (!old) {
 			removestale(&pf);
-			nf_exit(finish(NF_FALSE));
+			nf_exit(NF_FALSE);
 		}
-		nf_exit(finish(deliver(old, pid, evkind(o.sig),
-		    o.tmo >= 0 ? o.tmo : NF_WIN_WAIT_MS)));
+		nf_exit(deliver(old, pid, evkind(o.sig),
+		    o.tmo >= 0 ? o.tmo : NF_WIN_WAIT_MS));
 	}
 
 	/* 3. What must outlive the old server, and what could fail to start,
@@ -1211,22 +1170,17 @@ main(int argc, char **argv)
 	nf_debug("old server handled in %s", nf_secs(nf_now_us() - t0, line,
 	    sizeof(line)));
 	if (!o.cmd)	/* stop only: 1 when there was nothing to stop */
-		nf_exit(finish(old ? NF_OK : NF_FALSE));
+		nf_exit(old ? NF_OK : NF_FALSE);
 
 	/* 7. With -w, the new PID, in place before the process runs. */
-	if (o.wflag) {
-		const char *call;
-		DWORD e;
-
-		if (tmpcommit(pi.dwProcessId, &call, &e) < 0)
-			die(NF_DOWN, "%s: %s: %s: could not write the new pid: "
-			    "the new server was not started: DOWN",
-			    o.a.pidfile, call, nf_winerr(e));
-	}
+	if (o.wflag && tmpcommit(pi.dwProcessId) < 0)
+		nf_die(NF_DOWN, "%s: %s: %s: could not write the new pid: the "
+		    "new server was not started: DOWN", o.a.pidfile,
+		    S.pidw->call, nf_winerr(S.pidw->err));
 
 	/* 8. Start it. */
 	if (ResumeThread(pi.hThread) == (DWORD)-1)
-		die(NF_DOWN, "ResumeThread %lu: %s: the new server was not "
+		nf_die(NF_DOWN, "ResumeThread %lu: %s: the new server was not "
 		    "started: DOWN", (unsigned long)pi.dwProcessId,
 		    nf_winerr(GetLastError()));
 	S.pending = NULL;
@@ -1244,5 +1198,5 @@ main(int argc, char **argv)
 	/* 9. Until the new server is visible; the mappings for --hold. */
 	if (holdon(pi.hProcess, pi.dwProcessId, old ? pid : 0) == NF_DOWN)
 		rc = NF_DOWN;
-	nf_exit(finish(rc));
+	nf_exit(rc);
 }

@@ -5,19 +5,27 @@
  * beside it (O_EXCL, O_NOFOLLOW), written by the caller, then fsync, rename
  * over the file and fsync of the directory. A crash leaves the old file or
  * the new one, never a torn one; a failure leaves no temporary file. PID
- * files and backups are written this way.
+ * files and backups are written this way, and nfrestart.exe's -w (the
+ * same steps in Win32 calls: CREATE_NEW, FlushFileBuffers, MoveFileEx
+ * with MOVEFILE_WRITE_THROUGH).
  */
 #define _GNU_SOURCE
+#ifdef _WIN32
+#include <windows.h>
+#else
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>	/* rename(); nothing else of stdio */
-#include <string.h>
 #include <unistd.h>
+#endif
+#include <string.h>
 
 #include "nf.h"
+
+#ifndef _WIN32
 
 /* Read what FD holds into BUF, close it. */
 static ssize_t
@@ -143,11 +151,22 @@ out:
 	return ret;
 }
 
+#endif /* !_WIN32 */
+
+/* A path's directory: what comes before its last separator ("/"; on
+ * Windows also "\\" and a drive's ":"). */
 void
 nf_dirof(const char *path, char *buf, size_t n)
 {
-	const char *s = strrchr(path, '/');
+	const char *s = NULL;
 
+	for (const char *p = path; *p; p++)
+#ifdef _WIN32
+		if (*p == '/' || *p == '\\' || *p == ':')
+#else
+		if (*p == '/')
+#endif
+			s = p;
 	if (!s)
 		nf_fmt(buf, n, ".");
 	else if (s == path)
@@ -162,15 +181,111 @@ nf_dirof(const char *path, char *buf, size_t n)
 	}
 }
 
+/* The temporary file's name: DIR/.BASE.TAGPID.N, the first N that is
+ * free. */
+static const char *
+afile_base(struct nf_afile *f, const char *path)
+{
+	const char *b = path + strlen(path);
+
+	f->path = path;
+	nf_dirof(path, f->dir, sizeof(f->dir));
+	while (b > path && b[-1] != '/'
+#ifdef _WIN32
+	    && b[-1] != '\\' && b[-1] != ':'
+#endif
+	    )
+		b--;
+	return b;
+}
+
+int
+nf_afile_write(struct nf_afile *f, const void *buf, size_t n)
+{
+#ifdef _WIN32
+	DWORD w;
+
+	if (WriteFile(f->h, buf, (DWORD)n, &w, NULL) && w == n)
+		return 0;
+	f->call = "WriteFile";
+	f->err = GetLastError();
+	return -1;
+#else
+	return nf_writeall(f->fd, buf, n);
+#endif
+}
+
+#ifdef _WIN32
 int
 nf_afile_open(struct nf_afile *f, const char *path, const char *tag,
     mode_t mode)
 {
-	const char *s = strrchr(path, '/'), *base = s ? s + 1 : path;
+	const char *base = afile_base(f, path);
+
+	(void)mode;
+	f->h = NULL;
+	f->call = "CreateFile";
+	f->err = 0;
+	for (unsigned i = 0; i < 100; i++) {
+		HANDLE h;
+
+		if (nf_fmt(f->tmp, sizeof(f->tmp), "%s/.%s.%s%lu.%u", f->dir,
+		    base, tag, (unsigned long)GetCurrentProcessId(), i) >=
+		    sizeof(f->tmp))
+			return -2;
+		h = CreateFileA(f->tmp, GENERIC_WRITE, 0, NULL, CREATE_NEW,
+		    FILE_ATTRIBUTE_NORMAL, NULL);
+		if (h != INVALID_HANDLE_VALUE) {
+			f->h = h;
+			return 0;
+		}
+		f->err = GetLastError();
+		if (f->err != ERROR_FILE_EXISTS &&
+		    f->err != ERROR_ALREADY_EXISTS)
+			break;
+	}
+	return -1;
+}
+
+int
+nf_afile_commit(struct nf_afile *f)
+{
+	HANDLE h = f->h;
+
+	f->h = NULL;
+	f->call = "FlushFileBuffers";
+	if (!FlushFileBuffers(h)) {
+		f->err = GetLastError();
+		CloseHandle(h);
+		DeleteFileA(f->tmp);
+		return -1;
+	}
+	CloseHandle(h);
+	f->call = "MoveFileEx";
+	if (MoveFileExA(f->tmp, f->path, MOVEFILE_REPLACE_EXISTING |
+	    MOVEFILE_WRITE_THROUGH))
+		return 0;
+	f->err = GetLastError();
+	DeleteFileA(f->tmp);
+	return -2;
+}
+
+void
+nf_afile_abort(struct nf_afile *f)
+{
+	if (f->h)
+		CloseHandle(f->h);
+	f->h = NULL;
+	DeleteFileA(f->tmp);
+}
+#else
+int
+nf_afile_open(struct nf_afile *f, const char *path, const char *tag,
+    mode_t mode)
+{
+	const char *base = afile_base(f, path);
 
 	f->fd = -1;
-	f->path = path;
-	nf_dirof(path, f->dir, sizeof(f->dir));
 	for (unsigned i = 0; i < 100; i++) {
 		if (nf_fmt(f->tmp, sizeof(f->tmp), "%s/.%s.%s%d.%u", f->dir,
 		    base, tag, (int)getpid(), i) >= sizeof(f->tmp))
@@ -225,3 +340,4 @@ nf_afile_abort(struct nf_afile *f)
 	unlink(f->tmp);
 	errno = e;
 }
+#endif /* !_WIN32 */

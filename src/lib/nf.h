@@ -159,6 +159,32 @@ int nf_backoff_over(const struct nf_backoff *b);	/* past the deadline? */
 #include <sys/types.h>
 #include <sys/stat.h>
 
+/* ---- files.c: a file replaced atomically (portable) ---- */
+struct nf_afile {
+#ifdef _WIN32
+	void *h;		/* the temporary file's HANDLE */
+	const char *call;	/* what failed: CreateFile, WriteFile ... */
+	unsigned long err;	/* and its GetLastError() */
+#else
+	int fd;			/* the temporary file, written by the caller */
+#endif
+	const char *path;
+	char tmp[4096];		/* DIR/.BASE.TAGPID.N */
+	char dir[4096];
+};
+/* 0 with the temporary file open, -1 (errno; on Windows f->call and
+ * f->err), -2 when the name is too long. */
+int nf_afile_open(struct nf_afile *f, const char *path, const char *tag,
+    mode_t mode);
+int nf_afile_write(struct nf_afile *f, const void *buf, size_t n); /* 0/-1 */
+/* fsync, close, rename over PATH, fsync of the directory: 0; -1 (errno)
+ * when the data could not be written, -2 when the rename failed (the
+ * temporary file is removed either way). */
+int nf_afile_commit(struct nf_afile *f);
+void nf_afile_abort(struct nf_afile *f);	/* close, remove; errno kept */
+void nf_dirof(const char *path, char *buf, size_t n);	/* ".", "/", DIR */
+
+
 /* ---- pidfile.c (pidrules.c: the part every platform shares) ---- */
 enum {
 	NF_PF_OK,		/* pid set */
@@ -221,21 +247,6 @@ int nf_dir_each(const char *path, int (*fn)(const char *name, void *arg),
 /* Every line of a file, without its newline; the same returns. */
 int nf_lines_each(const char *path, int (*fn)(char *line, void *arg),
     void *arg);
-struct nf_afile {
-	int fd;			/* the temporary file, written by the caller */
-	const char *path;
-	char tmp[4096];		/* DIR/.BASE.TAGPID.N */
-	char dir[4096];
-};
-/* 0 with f->fd open, -1 (errno), -2 when the name is too long. */
-int nf_afile_open(struct nf_afile *f, const char *path, const char *tag,
-    mode_t mode);
-/* fsync, close, rename over PATH, fsync of the directory: 0; -1 (errno)
- * when the data could not be written, -2 when the rename failed (the
- * temporary file is removed either way). */
-int nf_afile_commit(struct nf_afile *f);
-void nf_afile_abort(struct nf_afile *f);	/* close, remove; errno kept */
-void nf_dirof(const char *path, char *buf, size_t n);	/* ".", "/", DIR */
 
 /* ---- proc.c: process facts ---- */
 struct nf_proc {

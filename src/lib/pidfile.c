@@ -159,7 +159,7 @@ nf_pidfile_write(const char *path, pid_t pid)
 		nf_warn("%s: open:", f.tmp);
 		return NF_SYS;
 	}
-	if (nf_writeall(f.fd, line, len) < 0) {
+	if (nf_afile_write(&f, line, len) < 0) {
 		nf_afile_abort(&f);
 		nf_warn("%s: write:", f.tmp);
 		return NF_SYS;
