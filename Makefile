@@ -71,10 +71,13 @@ bin/nfshm: src/nfshm.c src/nfshm-freeze.c src/nfshm-freeze.h $(LIBSRC) $(LIBHDR)
 	$(CC) $(CFLAGS) $(LTO) $(LDFLAGS) -o $@ src/nfshm.c src/nfshm-freeze.c \
 	    $(LIBSRC)
 
-bin/nfrestart: src/nfrestart.c src/nfrestart-backup.c src/nfrestart-backup.h \
-	    src/nfrestart-notify.c src/nfrestart-notify.h $(LIBSRC) $(LIBHDR)
-	$(CC) $(CFLAGS) $(LTO) $(LDFLAGS) -o $@ src/nfrestart.c \
-	    src/nfrestart-backup.c src/nfrestart-notify.c $(LIBSRC)
+# nfrestart and its private modules (src/nfrestart.h says which does what).
+NFRSRC = src/nfrestart.c src/nfrestart-hold.c src/nfrestart-ready.c \
+	src/nfrestart-backup.c src/nfrestart-notify.c
+NFRHDR = src/nfrestart.h src/nfrestart-backup.h src/nfrestart-notify.h
+
+bin/nfrestart: $(NFRSRC) $(NFRHDR) $(LIBSRC) $(LIBHDR)
+	$(CC) $(CFLAGS) $(LTO) $(LDFLAGS) -o $@ $(NFRSRC) $(LIBSRC)
 
 tests/bin/nfserver: tests/fixtures/nfserver.c tests/fixtures/nfxhdr.c \
 	    tests/fixtures/nfxhdr.h src/lib/libnf.a $(LIBHDR)

@@ -25,10 +25,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/nf.h"
 #include "lib/opts.h"
 #include "lib/shm.h"
 #include "lib/shmhdr.h"
+#include "nfrestart.h"
 #include "nfrestart-backup.h"
 #include "nfrestart-notify.h"
 
@@ -41,33 +41,12 @@ static const char usage_text[] =
 "                 [--] [COMMAND [ARG ...]]\n"
 "       nfrestart -h | -V\n";
 
-#define MAXSHM 16
-#define TCP_LOOK_MS 100		/* --ready-tcp: one connect's bound */
-
-static struct {
-	struct nf_addr a;
-	int sig;
-	long long tmo;			/* -t: every wait; -1 if not given */
-	struct nf_sched sched;
-	int has_sched;
-	int wflag, dflag, force, dry;
-	int newok;			/* --new: a first start is allowed */
-	const char *log;
-	uint32_t shm[MAXSHM];		/* --shm keys */
-	int nshm;
-	uint32_t objkey;		/* -S/-I's object segment */
-	const char *ready_file, *ready_tcp;
-	int ready_fd;
-	long long ready_ms;
-	int ready_given;		/* --ready-timeout was given */
-	char **cmd;
-} o;
-
-static pid_t oldpid;			/* the server we stopped, or 0 */
+struct nfr_opts o;
+pid_t oldpid;				/* the server we stop, or 0 */
 static unsigned long long oldstart;	/* its start time, as judged */
-static int held[MAXSHM];		/* segments we stay attached to */
-static int nheld;
-static long long t_start;
+int held[MAXSHM];			/* segments we stay attached to */
+int nheld;
+static long long t_start;		/* when the old server was signalled */
 
 static _Noreturn void
 usage(void)
@@ -81,28 +60,6 @@ wait_ms(void)
 {
 	return o.tmo >= 0 ? o.tmo : NF_WAIT_MS;
 }
-
-/*
- * For the tests only: NF_TEST_PAUSE=STEP:MS stops for MS milliseconds after
- * STEP (locked, judged, exited, removed, forked), so that a test
- * can kill nfrestart there and prove the next run recovers.
- */
-static void
-pause_at(const char *step)
-{
-	const char *e = getenv("NF_TEST_PAUSE"), *c, *why;
-	unsigned long long ms;
-	size_t l = strlen(step);
-
-	if (!e || strncmp(e, step, l) || e[l] != ':')
-		return;
-	c = e + l + 1;
-	if (nf_parse_ulong(c, 0, 600000, &ms, &why) == 0) {
-		nf_debug("test pause after %s: %llu ms", step, ms);
-		nf_sleep_ms((long long)ms);
-	}
-}
-
 /* ---- the operator's own signals ---- */
 
 /*
@@ -157,7 +114,7 @@ signals_init(void)
 }
 
 /* What a forked process that will exec the server starts from. */
-static void
+void
 signals_child(void)
 {
 	sigaction(SIGINT, &sa_int, NULL);
@@ -189,7 +146,7 @@ handoff_begin(void)
  * back. Before an exec, it is dropped (the server must not get it);
  * after -d's launch it takes effect now: the foreground stops waiting.
  */
-static void
+void
 handoff_end(void)
 {
 	static const int sigs[] = { SIGINT, SIGTERM };
@@ -369,466 +326,21 @@ resolve(const char *cmd, char *path, size_t n, const char **why)
 	return r;
 }
 
-/* ---- readiness ---- */
-
-struct tcpaddr {
-	struct sockaddr_storage ss;
-	socklen_t len;
-};
-
-static int
-parse_tcp(const char *s, struct tcpaddr *t)
-{
-	char host[64];
-	const char *port = s, *why;
-	unsigned long long pn;
-	struct sockaddr_in *in4 = (struct sockaddr_in *)&t->ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&t->ss;
-
-	memset(t, 0, sizeof(*t));
-	nf_fmt(host, sizeof(host), "127.0.0.1");
-	if (s[0] == '[') {
-		const char *e = strchr(s, ']');
-
-		if (!e || e[1] != ':' || (size_t)(e - s - 1) >= sizeof(host))
-			return -1;
-		memcpy(host, s + 1, (size_t)(e - s - 1));
-		host[e - s - 1] = '\0';
-		port = e + 2;
-	} else if (strchr(s, ':')) {
-		const char *e = strchr(s, ':');
-
-		if ((size_t)(e - s) >= sizeof(host) || strchr(e + 1, ':'))
-			return -1;
-		memcpy(host, s, (size_t)(e - s));
-		host[e - s] = '\0';
-		port = e + 1;
-	}
-	if (!strcmp(host, "localhost"))
-		nf_fmt(host, sizeof(host), "127.0.0.1");
-	if (nf_parse_ulong(port, 1, 65535, &pn, &why) < 0)
-		return -1;
-	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
-		in4->sin_family = AF_INET;
-		in4->sin_port = htons((unsigned short)pn);
-		t->len = sizeof(*in4);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((unsigned short)pn);
-		t->len = sizeof(*in6);
-		return 0;
-	}
-	return -1;
-}
-
-static int
-tcp_ready(const struct tcpaddr *t)
-{
-	int s = socket(t->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC |
-	    SOCK_NONBLOCK, 0), r, e = 0;
-	socklen_t el = sizeof(e);
-	struct pollfd p;
-
-	if (s < 0)
-		return 0;
-	/* Never blocked by a full accept queue: TCP_LOOK_MS, then not yet. */
-	r = connect(s, (const struct sockaddr *)&t->ss, t->len);
-	if (r < 0 && errno == EINPROGRESS) {
-		p.fd = s;
-		p.events = POLLOUT;
-		r = poll(&p, 1, TCP_LOOK_MS) == 1 && getsockopt(s, SOL_SOCKET,
-		    SO_ERROR, &e, &el) == 0 && e == 0 ? 0 : -1;
-	}
-	close(s);
-	return r == 0;
-}
-
-/*
- * Is the listener on the port the new server's? A connection proves only
- * that something listens: a child of the old server may have inherited its
- * socket. The kernel's tables name the listening sockets' inodes
- * (/proc/net/tcp, tcp6: "sl local rem st ... uid timeout inode"); the
- * server must hold one of them. 1 yes, 0 no, -1 cannot tell.
- */
-struct lsn {
-	unsigned port;
-	unsigned long long ino[8];
-	int n;
-	pid_t pid;
-};
-
-static int
-lsn_line(char *line, void *arg)
-{
-	struct lsn *l = arg;
-	char *p = strchr(line, ':');
-	unsigned long long v;
-	int f;
-
-	/* local address "0100007F:1B58": the port is hex after its ':'. */
-	if (!p || !(p = strchr(p + 1, ':')))
-		return 0;
-	p = (char *)nf_scan_base(p + 1, 16, &v);
-	if (v != l->port)
-		return 0;
-	/* Then rem_address (1), st (2) ... inode (8). */
-	for (f = 0; *p && f < 8; f++) {
-		while (*p == ' ')
-			p++;
-		if (f == 1 && strncmp(p, "0A ", 3))
-			return 0;	/* not LISTEN */
-		if (f == 7)
-			break;
-		while (*p && *p != ' ')
-			p++;
-	}
-	nf_scan_ull(p, &v);
-	if (v && l->n < 8)
-		l->ino[l->n++] = v;
-	return 0;
-}
-
-static int
-lsn_fd(const char *name, void *arg)
-{
-	struct lsn *l = arg;
-	char path[64], link[64], want[40];
-
-	nf_fmt(path, sizeof(path), "/proc/%d/fd/%s", (int)l->pid, name);
-	ssize_t k = readlink(path, link, sizeof(link) - 1);
-
-	if (k <= 0)
-		return 0;
-	link[k] = '\0';
-	for (int i = 0; i < l->n; i++) {
-		nf_fmt(want, sizeof(want), "socket:[%llu]", l->ino[i]);
-		if (!strcmp(link, want))
-			return 1;
-	}
-	return 0;
-}
-
-static int
-tcp_owned(const struct tcpaddr *t, pid_t pid)
-{
-	struct lsn l;
-	char path[32];
-	int r;
-
-	memset(&l, 0, sizeof(l));
-	l.port = ntohs(((const struct sockaddr_in *)&t->ss)->sin_port);
-	l.pid = pid;
-	r = nf_lines_each("/proc/net/tcp", lsn_line, &l);
-	if (nf_lines_each("/proc/net/tcp6", lsn_line, &l) < 0 && r < 0)
-		return -1;
-	nf_fmt(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	r = nf_dir_each(path, lsn_fd, &l);
-	return r < 0 ? (errno == ENOENT ? 0 : -1) : r;
-}
-
-/* ---- the exit status of a process that is not our child ---- */
-
-#define PIDFD_INFO_EXIT_ (1UL << 3)
-struct pidfd_info_ {
-	uint64_t mask;
-	uint64_t cgroupid;
-	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid;
-	uint32_t fsuid, fsgid;
-	int32_t exit_code;
-};
-#define PIDFD_GET_INFO_ _IOWR(0xFF, 11, struct pidfd_info_)
-
-/*
- * How did PID end? 1 and *status set when known: from the pidfd (Linux
- * 6.15+, once reaped) or from the zombie's /proc/PID/stat (field 52) before
- * it is reaped. 0 when it cannot be known.
- */
-static int
-exit_status(pid_t pid, int pfd, int *status)
-{
-	struct nf_proc p;
-	int r;
-
-	for (int tries = 0; tries < 50; tries++) {
-		if (pfd >= 0) {
-			struct pidfd_info_ info;
-
-			memset(&info, 0, sizeof(info));
-			info.mask = PIDFD_INFO_EXIT_;
-			if (ioctl(pfd, PIDFD_GET_INFO_, &info) == 0 &&
-			    (info.mask & PIDFD_INFO_EXIT_)) {
-				*status = info.exit_code;
-				return 1;
-			}
-		}
-		if ((r = nf_proc_read(pid, &p)) == 0 && p.state == 'Z' &&
-		    p.exit_code >= 0) {
-			*status = p.exit_code;
-			return 1;
-		}
-		if (r != 0 && pfd < 0)
-			return 0;	/* reaped, and no pidfd to ask */
-		/* Exited but not yet reaped, or not yet recorded: a moment. */
-		nf_sleep_ms(2);
-	}
-	return 0;
-}
-
-/* ---- the holder: keeps the restart lock (and segments) after exec ---- */
-
-struct holdspec {
-	int lockfd;		/* -1: the lock is not the holder's job */
-	int segs;		/* segments attached, to keep through the gap */
-	int execfd;		/* EOF when the server has exec'd */
-	int ppfd;		/* pidfd of the server, or -1 */
-	int child;		/* the server is our child (-d): waitpid */
-	pid_t server;
-	unsigned long long start_ms;	/* the server's, against PID reuse */
-	int rfd;		/* --ready-fd's read end (-d), or -1 */
-	pid_t fg;		/* the foreground nfrestart (-d) */
-};
-
-/* Has the new server attached the first N segments (for writing: ours,
- * and observers, are read-only)? */
-static int
-seg_taken(int n)
-{
-	pid_t pids[1];
-
-	for (int i = 0; i < n; i++) {
-		struct nf_seg s;
-
-		if (nf_seg_find(o.shm[i], &s) != 0 ||
-		    nf_seg_writers(&s, pids, 1) <= 0)
-			return 0;
-	}
-	return 1;
-}
-
-/* Has the server ended, and how? 0 running, 1 ended (*st, *known set). */
-static int
-server_ended(struct holdspec *h, int *st, int *known)
-{
-	struct nf_proc now;
-	struct pollfd pfd;
-	int dead;
-
-	*known = 0;
-	if (h->child) {
-		/* Our child: its exit status, on any kernel. */
-		pid_t w = waitpid(h->server, st, WNOHANG);
-
-		*known = w == h->server;
-		return *known || (w < 0 && errno == ECHILD);
-	}
-	if (h->ppfd >= 0) {
-		pfd.fd = h->ppfd;
-		pfd.events = POLLIN;
-		dead = poll(&pfd, 1, 0) > 0;
-	} else
-		dead = nf_alive(h->server) == 0 || (nf_proc_read(h->server,
-		    &now) == 0 && now.start_ms != h->start_ms);
-	if (dead)
-		*known = exit_status(h->server, h->ppfd, st);
-	return dead;
-}
-
-/*
- * --ready-fd's read end, once the foreground has gone: read until the
- * server's line or end of file, so that a server that writes late is
- * not killed by SIGPIPE. 1 while it is still to be held.
- */
-static int
-drain_ready(int fd)
-{
-	char buf[256];
-	struct pollfd p = { fd, POLLIN, 0 };
-	ssize_t n;
-
-	if (poll(&p, 1, 0) <= 0)
-		return 1;
-	n = read(fd, buf, sizeof(buf));
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return 1;
-	return n > 0 && !memchr(buf, '\n', (size_t)n);
-}
-
-/* Has the foreground nfrestart ended? Under systemd the holder of -d is not
- * its child: it reads the foreground's pipe instead (sd_fg_gone()). */
-static int
-fg_gone(const struct holdspec *h)
-{
-	return sd_on ? sd_fg_gone(0) : getppid() != h->fg;
-}
-
-static _Noreturn void
-hold(struct holdspec *h)
-{
-	struct nf_backoff b;
-	int execd = 0, daemonized = 0, lock = h->lockfd >= 0, segs = h->segs;
-	int rfd = h->rfd, ended = 0, visible = 0, late = 0;
-	char c = 0;
-
-	setsid();
-	/* Forked early, it waits for the word: 'G' just before the exec. End
-	 * of file without it: nfrestart gave up, and so does the holder. */
-	while (read(h->execfd, &c, 1) < 0 && errno == EINTR)
-		;
-	if (c != 'G') {
-		sd_held(o.dflag, h->server, h->execfd, o.ready_ms);
-		_exit(0);
-	}
-	c = 0;
-	fcntl(h->execfd, F_SETFL, O_NONBLOCK);
-	/*
-	 * Every 2 ms at first, then 1 ms less often each time, up to 50 ms
-	 * after about a second: a thousand holders of a mass restart must
-	 * not starve the servers they are waiting for. The ready timeout
-	 * is its deadline.
-	 */
-	nf_backoff_init(&b, o.ready_ms, 2000, 1000, 50000);
-	while (lock || segs || rfd >= 0) {
-		int st = 0, known = 0;
-
-		if (!execd) {
-			ssize_t n = read(h->execfd, &c, 1);
-
-			/* EOF: the exec closed the other end (or it died). */
-			if (n == 0 || (n < 0 && errno != EAGAIN))
-				execd = 1;
-		}
-		if (lock && !visible) {
-			struct nf_pidfile pf;
-
-			nf_pidfile_read(o.a.pidfile, 1, &pf);
-			visible = pf.status == NF_PF_OK && pf.pid != oldpid &&
-			    (pf.pid != h->server || execd) &&
-			    nf_alive(pf.pid) == 1;
-			if (visible)
-				nf_debug("holder: pid file names %d", (int)pf.pid);
-		}
-		/*
-		 * The new server is visible when its PID file names it, and,
-		 * where it keeps its data in a segment, when it has attached
-		 * it (the object segment of -S/-I, or the first --shm):
-		 * NFShmXFrame writes its PID file before it attaches, and an
-		 * nfshm rm or restore (which take this lock) must not slip
-		 * into that gap.
-		 */
-		if (lock && visible && (!o.nshm || (execd && seg_taken(1)))) {
-			nf_debug("holder: the new server is visible: restart "
-			    "lock released");
-			close(h->lockfd);
-			lock = 0;
-		}
-		if (segs && execd && seg_taken(o.nshm)) {
-			nf_debug("holder: the new server has the segments "
-			    "attached: detached");
-			segs = 0;
-		}
-		/* The foreground reads the line while it waits; after it, we
-		 * do (our parent is then another process). */
-		if (rfd >= 0 && fg_gone(h) && !drain_ready(rfd)) {
-			close(rfd);
-			rfd = -1;
-		}
-		if (!ended && !daemonized && server_ended(h, &st, &known)) {
-			if (known && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-				/* It daemonized: wait for its PID file. */
-				nf_debug("holder: %d exited 0 (daemonized)",
-				    (int)h->server);
-				daemonized = 1;
-			} else if (!known && o.ready_given) {
-				/* An older kernel does not say how it ended;
-				 * the operator's --ready-timeout covers a
-				 * daemonizing server's start. */
-				nf_debug("holder: %d ended, how is unknown: "
-				    "waiting for its pid file until "
-				    "--ready-timeout", (int)h->server);
-				daemonized = 1;
-			} else
-				ended = 1;
-		}
-		if (ended || (daemonized && rfd >= 0 && fg_gone(h))) {
-			/* Nobody is left to write the line. */
-			if (rfd >= 0)
-				close(rfd);
-			rfd = -1;
-		}
-		/* A server that died is not starting any more: the lock goes
-		 * (a new restart may begin), the segments stay held until the
-		 * ready timeout (a rollback must find the data). */
-		if (ended && lock) {
-			nf_debug("holder: the server died: restart lock released");
-			close(h->lockfd);
-			lock = 0;
-		}
-		if (nf_backoff_over(&b) && (lock || segs)) {
-			/*
-			 * The ready timeout. A server of ours that is still
-			 * running and not yet visible is still starting: a
-			 * second restart now would find no PID file and start
-			 * a second server beside it. Keep the lock for as long
-			 * as it runs. One that daemonized, we cannot see.
-			 */
-			if (lock && !visible && !ended && !daemonized) {
-				if (!late++)
-					nf_debug("holder: past --ready-timeout, "
-					    "%d still starting: the restart lock "
-					    "stays", (int)h->server);
-			} else if (lock) {
-				nf_debug("holder: ready timeout: restart lock "
-				    "released");
-				close(h->lockfd);
-				lock = 0;
-			}
-			if (segs)
-				nf_debug("holder: ready timeout: segments "
-				    "detached");
-			segs = 0;
-		}
-		if (!lock && !segs && rfd < 0)
-			break;
-		/* Past the deadline, the lock kept for a server still
-		 * starting: at the slowest. Only the ready fd left: five
-		 * times a second. */
-		if (!(lock || segs))
-			nf_sleep_ms(200);
-		else if (!nf_backoff_sleep(&b))
-			nf_sleep_ms(50);
-	}
-	sd_held(o.dflag, h->server, h->execfd, o.ready_ms);
-	_exit(0);
-}
-
-/* ---- segments through the gap ---- */
-
-/*
- * With kernel.shm_rmid_forced=1 the kernel destroys a segment as soon as no
- * process has it attached: between the old server's exit and the new one's
- * attach, the data would be gone. Stay attached (read-only) through the gap;
- * the holder keeps the attachment until the new server has it too.
- */
-static void
-hold_segments(void)
-{
-	if (nf_shm_rmid_forced() != 1)
-		return;
-	for (int i = 0; i < o.nshm; i++) {
-		int id = shmget((key_t)o.shm[i], 0, 0);
-
-		if (id >= 0 && shmat(id, NULL, SHM_RDONLY) != (void *)-1) {
-			held[i] = 1;
-			nheld++;
-			nf_debug("kernel.shm_rmid_forced=1: holding segment "
-			    "0x%08x through the gap", (unsigned)o.shm[i]);
-		}
-	}
-}
-
 /* ---- steps ---- */
+
+/* The process PF names, as the guard sees the old server: its name, its
+ * segment, and what the server is called. */
+static void
+old_target(struct nf_target *t, struct nf_pidfile *pf)
+{
+	memset(t, 0, sizeof(*t));
+	t->pid = pf->pid;
+	t->pf = pf;
+	t->name = o.a.name;
+	t->has_key = o.nshm > 0;
+	t->key = o.nshm ? o.shm[0] : 0;
+	nf_target_like(t, &o.a, o.cmd ? o.cmd[0] : NULL);
+}
 
 /*
  * Who has segment KEY attached for writing, besides us: written into BUF
@@ -882,7 +394,7 @@ still_attached(uint32_t *which, char *buf, size_t n)
  * the count first, the maps only when it says someone is there.
  */
 static int
-wait_detached(int i, long long ms, char *buf, size_t n)
+detached_one(int i, long long ms, char *buf, size_t n)
 {
 	struct nf_backoff b;
 	struct nf_seg s;
@@ -901,6 +413,7 @@ wait_detached(int i, long long ms, char *buf, size_t n)
 	}
 }
 
+/* Would a new server recover each segment? NF_OK, or 5 or 3 (said). */
 static int
 preflight(void)
 {
@@ -981,26 +494,21 @@ on_exit_cb(pid_t pid, int ev, void *arg)
 }
 
 /*
- * 4. Signal the old server and wait, by the schedule. The judgement is
- * made again with its pidfd open (unless --force took a look-alike for
- * it); every later step goes to the process pinned then.
+ * Signal the old server and wait, by the schedule. The judgement is made
+ * again with its pidfd open (unless --force took a look-alike for it);
+ * every later step goes to the process pinned then.
  */
 static int
-stop_old(struct nf_pidfile *pf)
+signal_old(struct nf_pidfile *pf)
 {
-	struct nf_target t = { 0 };
+	struct nf_target t;
 	struct nf_watchopt wo = { 0 };
 	struct nf_sched sc;
 	char b[32], sent[128];
 	size_t l = 0;
 	int r;
 
-	t.pid = oldpid;
-	t.pf = pf;
-	t.name = o.a.name;
-	t.has_key = o.nshm > 0;
-	t.key = o.nshm ? o.shm[0] : 0;
-	nf_target_like(&t, &o.a, o.cmd ? o.cmd[0] : NULL);
+	old_target(&t, pf);
 	/* Judged at step 2: from here on only its identity counts. */
 	t.start_ms = oldstart;
 	if (o.has_sched)
@@ -1035,154 +543,31 @@ stop_old(struct nf_pidfile *pf)
 	return r;
 }
 
-/* Remove the old PID file, unless a live process it did not name before
- * is in it now. */
-static int
+/* 6. Remove the old PID file, unless a live process it did not name
+ * before is in it now. */
+static void
 remove_pidfile(const struct nf_pidfile *judged)
 {
 	struct nf_pidfile pf;
 
 	nf_pidfile_read(o.a.pidfile, o.a.unsafe, &pf);
 	if (pf.status == NF_PF_ABSENT)
-		return NF_OK;
-	if (pf.status == NF_PF_OK && !(judged->status == NF_PF_OK &&
-	    judged->pid == pf.pid) && nf_alive(pf.pid) == 1) {
-		nf_warn("%s: now names %d, a live process: someone started a "
-		    "server during the restart; not starting another",
-		    o.a.pidfile, (int)pf.pid);
-		return NF_REFUSED;
-	}
-	if (unlink(o.a.pidfile) < 0 && errno != ENOENT) {
-		nf_warn("%s: unlink:", o.a.pidfile);
-		return NF_SYS;
-	}
-	nf_debug("%s: removed", o.a.pidfile);
-	return NF_OK;
-}
-
-/*
- * Everything that forks happens before the old server is signalled, so that
- * nothing but an exec stands between its exit and the new server's start.
- */
-static struct {
-	int hold_w;		/* to the holder: 'G', then end of file at exec */
-	int go_w;		/* -d: the go to the process that will exec */
-	int tell_r;		/* -d: its PID, then -errno if the exec failed */
-	int rfd_r;		/* -d: the read end of --ready-fd */
-	pid_t server;		/* -d: the process that will exec */
-	struct stat rst0;	/* --ready-file as it was before */
-	int had_rfile;
-} L = { -1, -1, -1, -1, 0, { 0 }, 0 };
-
-/*
- * Has a holder a job? The restart lock without -w (the server writes its
- * own PID file, perhaps late); segments held under shm_rmid_forced.
- */
-static int
-holder_needed(void)
-{
-	return !o.wflag || nheld || o.nshm || sd_on;
-}
-
-/* What both kinds of holder are given: the lock, segments, the exec pipe. */
-static void
-holder_spec(struct holdspec *h, int lockfd, int execfd, pid_t server)
-{
-	memset(h, 0, sizeof(*h));
-	/* With -w the PID file names the server at the exec; with segments
-	 * the lock also waits for them to be attached. */
-	h->lockfd = o.wflag && !o.nshm ? -1 : lockfd;
-	h->segs = nheld > 0;
-	h->execfd = execfd;
-	h->ppfd = -1;
-	h->rfd = -1;
-	h->server = server;
-}
-
-/* A holder's standard streams: /dev/null, and with -v stderr to ERRFD. */
-static void
-holder_stdio(int errfd)
-{
-	int devnull = open("/dev/null", O_RDWR);
-
-	if (devnull < 0)
 		return;
-	dup2(devnull, 0);
-	dup2(devnull, 1);
-	/* Under systemd, errfd is the journal: its warnings go there. */
-	dup2((nf_verbose || sd_on) && errfd >= 0 ? errfd : devnull, 2);
-}
-
-/*
- * Without -d, in the process that will exec: fork the holder now, if it has
- * a job. Returns 0, or -errno when the pipe or the fork failed: without its
- * holder the lock would end at the exec, so the caller gives up before any
- * signal.
- */
-static int
-prefork_holder(int lockfd)
-{
-	struct holdspec h;
-	struct nf_proc pr;
-	int p[2], e, st = 0;
-	pid_t me = getpid(), hp;
-	char c = 0;
-
-	if (!holder_needed())
-		return 0;
-	/* A socket, not a pipe: a word to a holder that died is EPIPE, not
-	 * SIGPIPE (MSG_NOSIGNAL). */
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
-		return -errno;
-	holder_spec(&h, lockfd, p[0], me);
-	h.ppfd = nf_pidfd_open(me);
-	h.start_ms = nf_proc_read(me, &pr) == 0 ? pr.start_ms : 0;
-	/*
-	 * Fork twice and reap the first: the holder must not linger as a
-	 * zombie child of the server, which will not reap what it did not
-	 * start. The first says by its exit status whether the second fork
-	 * worked; the holder says it is there before anything is touched.
-	 */
-	nf_eoutflush();
-	hp = fork();
-	if (hp == 0) {
-		pid_t h2 = fork();
-
-		if (h2 != 0)
-			_exit(h2 < 0);
-		signals_child();
-		setsid();	/* before it says it is there: out of our group */
-		close(p[1]);
-		if (h.lockfd < 0 && lockfd >= 0)	/* not its job */
-			close(lockfd);
-		holder_stdio(2);
-		(void)!send(p[0], "h", 1, MSG_NOSIGNAL);
-		hold(&h);
-	}
-	e = errno;
-	close(p[0]);
-	if (h.ppfd >= 0)
-		close(h.ppfd);
-	if (hp < 0) {
-		close(p[1]);
-		return -e;
-	}
-	while (waitpid(hp, &st, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
-	    recv(p[1], &c, 1, 0) != 1 || c != 'h') {
-		close(p[1]);
-		return -EAGAIN;
-	}
-	L.hold_w = p[1];
-	return 0;
+	if (pf.status == NF_PF_OK && !(judged->status == NF_PF_OK &&
+	    judged->pid == pf.pid) && nf_alive(pf.pid) == 1)
+		nf_die(NF_REFUSED, "%s: now names %d, a live process: someone "
+		    "started a server during the restart; not starting another",
+		    o.a.pidfile, (int)pf.pid);
+	if (unlink(o.a.pidfile) < 0 && errno != ENOENT)
+		nf_die(NF_SYS, "%s: unlink:", o.a.pidfile);
+	nf_debug("%s: removed", o.a.pidfile);
 }
 
 /*
  * Become the server: with -w write our PID (locked, in place, the lock kept
  * across exec), give the holder its word, exec. Returns only on failure.
  */
-static int
+int
 exec_server(int tellfd)
 {
 	int wfd = -1, e;
@@ -1204,7 +589,7 @@ exec_server(int tellfd)
 			return NF_DOWN;
 		}
 	}
-	pause_at("forked");
+	nf_test_pause("forked");
 	if (L.hold_w >= 0 && send(L.hold_w, "G", 1, MSG_NOSIGNAL) != 1)
 		nf_warn("the restart lock's holder is gone: the lock ends at "
 		    "this exec, before the new server is visible");
@@ -1228,360 +613,6 @@ exec_server(int tellfd)
 	errno = e;
 	nf_warn("%s: exec: %m (the old server is gone: DOWN)", o.cmd[0]);
 	return nf_exec_code(e);
-}
-
-/*
- * -d, in the first child, once the second (the server to be) is forked:
- * where a holder is needed, this process is it. As the server's parent it
- * reads its exit status on any kernel, and it costs no further fork.
- */
-static _Noreturn void
-middle_holds(int lockfd, int logfd, int hpipe, pid_t c2, int rfd, pid_t fg)
-{
-	struct holdspec h;
-
-	/* The server is in this process group: a signal meant for its group
-	 * (kill -- -PGID, a reload sent to all, SIGIO, a real-time signal)
-	 * must not end the holder, and the lock with it. SIGKILL still does;
-	 * SIGCHLD keeps its default, or waitpid would lose the status. */
-	for (int s = 1; s < 65; s++)
-		if (s != SIGCHLD && s != SIGKILL && s != SIGSTOP)
-			signal(s, SIG_IGN);
-	/* -v: the holder's words go where the server's go (under systemd,
-	 * the journal). */
-	if (!sd_on)
-		holder_stdio(logfd);
-	holder_spec(&h, lockfd, hpipe, c2);
-	if (h.lockfd < 0 && lockfd >= 0)	/* not its job */
-		close(lockfd);
-	h.child = 1;
-	h.rfd = rfd;
-	h.fg = fg;
-	if (sd_on) {
-		/*
-		 * Under systemd the server must be systemd's own child when
-		 * it becomes the main PID (systemd waits only for the exit
-		 * of a child): the holder is a child of this process, which
-		 * exits (0: the holder runs), as in a plain daemonization.
-		 */
-		struct nf_proc pr;
-		pid_t p = fork();
-
-		if (p != 0)
-			_exit(p < 0 ? NF_SYS : 0);
-		h.child = 0;
-		h.ppfd = nf_pidfd_open(c2);
-		h.start_ms = nf_proc_read(c2, &pr) == 0 ? pr.start_ms : 0;
-		/* A server that exits is not taken for one that daemonized:
-		 * systemd would stop the unit at that exit anyway. */
-		o.ready_given = 0;
-	}
-	hold(&h);
-}
-
-/*
- * -d, before the old server is signalled: fork, setsid, fork. The second
- * child waits for the go (end of file without it: we gave up); the first
- * holds the restart lock (and segments) for it, or exits.
- */
-static void
-prepare_daemon(int lockfd, int logfd)
-{
-	int tell[2], go[2], rfd[2] = { -1, -1 };
-	pid_t c1, fg = getpid();
-	int32_t v;
-
-	/* The tell channel is a socket: the process that will exec must
-	 * never die of SIGPIPE because the foreground was killed. (Nothing
-	 * of ours can sit on --ready-fd's number: main() holds it.) */
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, tell) < 0 ||
-	    pipe2(go, O_CLOEXEC) < 0 || sd_pipe(oldpid) < 0)
-		nf_die(NF_SYS, "pipe:");
-	if (o.ready_fd >= 0 && pipe2(rfd, O_CLOEXEC) < 0)
-		nf_die(NF_SYS, "pipe:");
-	nf_eoutflush();
-	if ((c1 = fork()) < 0)
-		nf_die(NF_SYS, "fork:");
-	if (c1 == 0) {
-		pid_t c2;
-		int devnull, hp[2] = { -1, -1 };
-		int holds = holder_needed() || rfd[0] >= 0;
-		char c = 0;
-
-		close(tell[0]);
-		close(go[1]);
-		signals_child();
-		setsid();
-		/* The holder's word ('G', then end of file at the exec). */
-		nf_eoutflush();
-		if ((holds && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
-		    0, hp) < 0) || (c2 = fork()) < 0) {
-			v = -errno;
-			(void)!send(tell[1], &v, sizeof(v), MSG_NOSIGNAL);
-			_exit(NF_SYS);
-		}
-		if (c2 > 0) {
-			/* Nothing of the server's or the foreground's ends may
-			 * stay open here: end of file on them means something.
-			 * The read end of --ready-fd stays: a server writing
-			 * its line after the foreground gave up must not die
-			 * of SIGPIPE. */
-			close(tell[1]);
-			close(go[0]);
-			if (rfd[1] >= 0)
-				close(rfd[1]);
-			if (hp[0] < 0)
-				_exit(0);
-			close(hp[1]);
-			sd_role(1);
-			middle_holds(lockfd, logfd, hp[0], c2, rfd[0], fg);
-		}
-		if (rfd[0] >= 0)
-			close(rfd[0]);
-		if (hp[0] >= 0) {
-			close(hp[0]);
-			L.hold_w = hp[1];
-		}
-		sd_role(2);
-		devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (devnull >= 0)
-			dup2(devnull, 0);
-		/* Under systemd, without -o: the unit's own (the journal). */
-		if (logfd < 0 && !sd_on)
-			logfd = devnull;
-		if (logfd >= 0) {
-			dup2(logfd, 1);
-			dup2(logfd, 2);
-		}
-		if (rfd[1] >= 0) {
-			dup2(rfd[1], o.ready_fd);	/* on the reserved number */
-			close(rfd[1]);
-		}
-		/* The process that will exec: tell the foreground who it is. */
-		v = (int32_t)getpid();
-		(void)!send(tell[1], &v, sizeof(v), MSG_NOSIGNAL);
-		while (read(go[0], &c, 1) < 0 && errno == EINTR)
-			;
-		if (c != 'g')
-			sd_abandoned(L.hold_w);
-		_exit(exec_server(tell[1]));
-	}
-	close(tell[1]);
-	close(go[0]);
-	if (rfd[1] >= 0)
-		close(rfd[1]);
-	sd_role(0);
-	/* The first child stays as the holder, or has exited: it is not
-	 * waited for (a zombie until we exit). */
-	if (read(tell[0], &v, sizeof(v)) != sizeof(v) || v == 0)
-		nf_die(NF_SYS, "fork: the process for the new server did not "
-		    "start; nothing was touched");
-	if (v < 0) {
-		errno = -v;
-		nf_die(NF_SYS, "fork (the new server and its lock holder): %m; "
-		    "nothing was touched");
-	}
-	if (sd_on && sd_middle(c1) != 0)
-		nf_die(NF_SYS, "fork (the restart lock holder) failed; nothing "
-		    "was touched");
-	L.server = (pid_t)v;
-	L.go_w = go[1];
-	L.tell_r = tell[0];
-	L.rfd_r = rfd[0];
-}
-
-/* How the new server ended, for the message: "exit status 1". */
-static const char *
-how_ended(pid_t pid, int pfd, char *buf, size_t n)
-{
-	int st;
-
-	if (!exit_status(pid, pfd, &st))
-		nf_fmt(buf, n, "how is not known");
-	else if (WIFSIGNALED(st))
-		nf_fmt(buf, n, "killed by signal %d", WTERMSIG(st));
-	else
-		nf_fmt(buf, n, "exit status %d", WEXITSTATUS(st));
-	return buf;
-}
-
-/* What the server has shown: 1 ready, 0 not yet, -1 never (said). */
-static int
-ready_seen(pid_t server, const struct tcpaddr *ta)
-{
-	struct stat rs;
-
-	if (o.ready_file && stat(o.ready_file, &rs) == 0 && rs.st_size > 0 &&
-	    (!L.had_rfile || rs.st_ino != L.rst0.st_ino ||
-	    rs.st_mtim.tv_sec != L.rst0.st_mtim.tv_sec ||
-	    rs.st_mtim.tv_nsec != L.rst0.st_mtim.tv_nsec ||
-	    rs.st_size != L.rst0.st_size))
-		return 1;
-	if (o.ready_tcp && tcp_ready(ta)) {
-		int own = tcp_owned(ta, server);
-
-		if (own != 0) {
-			if (own < 0)
-				nf_debug("the listener's owner cannot be told "
-				    "(no /proc): taking the connection");
-			return 1;
-		}
-		nf_debug("something listens on %s, but not new server %d",
-		    o.ready_tcp, (int)server);
-	}
-	if (L.rfd_r >= 0) {
-		struct pollfd p = { L.rfd_r, POLLIN, 0 };
-		char line[256];
-		ssize_t n;
-
-		if (poll(&p, 1, 0) > 0) {
-			n = read(L.rfd_r, line, sizeof(line));
-			if (n > 0 && memchr(line, '\n', (size_t)n))
-				return 1;
-			if (n == 0) {
-				nf_warn("new server %d closed fd %d without a "
-				    "line: not ready: DOWN", (int)server,
-				    o.ready_fd);
-				return -1;
-			}
-		}
-	}
-	return 0;
-}
-
-/* The readiness check, once: 1 ready, 0 not yet, -1 never (DOWN, said). */
-static int
-ready_look(pid_t server, const struct tcpaddr *ta, int spfd)
-{
-	char b[48];
-	int r = ready_seen(server, ta), dead;
-	struct pollfd p = { spfd, POLLIN, 0 };
-
-	/* A dead server is not ready, whatever the file or port says; its
-	 * pidfd tells, not its number (which may be another's by now). */
-	dead = spfd >= 0 ? poll(&p, 1, 0) > 0 : nf_alive(server) == 0;
-	if (r >= 0 && dead) {
-		nf_warn("new server %d died before it was ready (%s): DOWN%s%s",
-		    (int)server, how_ended(server, spfd, b, sizeof(b)),
-		    o.log ? "; its output is in " : "", o.log ? o.log : "");
-		return -1;
-	}
-	return r;
-}
-
-/* What the readiness check looks for, for the messages. */
-static const char *
-ready_what(char *buf, size_t n)
-{
-	if (o.ready_file)
-		nf_fmt(buf, n, "%s to exist and not be empty", o.ready_file);
-	else if (o.ready_tcp)
-		nf_fmt(buf, n, "a listener of its own on %s%s", o.ready_tcp,
-		    strchr(o.ready_tcp, ':') ? "" : " (127.0.0.1)");
-	else
-		nf_fmt(buf, n, "a line on fd %d", o.ready_fd);
-	return buf;
-}
-
-/* -d, after the old server is gone: go, then wait for readiness. */
-static int
-launch_daemon(void)
-{
-	pid_t server = L.server;
-	struct tcpaddr ta;
-	struct nf_backoff bo;
-	long long next, iv;
-	int32_t v;
-	ssize_t n;
-	int spfd, r;
-	char b[32], w[160];
-
-	spfd = nf_pidfd_open(server);
-	/* If that process has died (OOM-killed, killed by hand), the write
-	 * fails with EPIPE (SIGPIPE is ignored in the handoff): say DOWN. */
-	if (write(L.go_w, "g", 1) != 1) {
-		nf_warn("the process for the new server is gone: DOWN");
-		return NF_DOWN;
-	}
-	/*
-	 * A zero just before the exec, then end of file: the exec happened;
-	 * a negative errno: it failed. End of file without the zero: that
-	 * process died (was killed) before it got there.
-	 */
-	n = recv(L.tell_r, &v, sizeof(v), MSG_WAITALL);
-	if (n == 0) {
-		nf_warn("the process for the new server %d died before its "
-		    "exec: DOWN", (int)server);
-		return NF_DOWN;
-	}
-	if (n == sizeof(v) && v == 0)
-		n = recv(L.tell_r, &v, sizeof(v), MSG_WAITALL);
-	if (n == sizeof(v) && v < 0) {
-		errno = -v;
-		nf_warn("%s: exec: %m (the old server is gone: DOWN)", o.cmd[0]);
-		return nf_exec_code(-v);
-	}
-	if (n == sizeof(v) && v > 0) {
-		nf_warn("the new server could not be started (%d): DOWN",
-		    (int)v);
-		return (int)v;
-	}
-	handoff_end();
-	nf_debug("new server %d started (daemonized)", (int)server);
-	if (!o.ready_file && !o.ready_tcp && o.ready_fd < 0)
-		return NF_OK;
-	if (o.ready_tcp)
-		parse_tcp(o.ready_tcp, &ta);
-	t_start = nf_now_us();
-	/* A ready file or port is looked at every 2 ms at first, then less
-	 * often, up to 20 ms (a fd or the server's death wakes the poll at
-	 * once). */
-	nf_backoff_init(&bo, o.ready_ms, 2000, 1000, 20000);
-	next = t_start + 2000000;
-	for (;;) {
-		struct pollfd p[2];
-		int np = 0;
-
-		if ((r = ready_look(server, &ta, spfd)) != 0)
-			break;
-		if ((iv = nf_backoff_next_ms(&bo)) < 0) {
-			/* One last look: a stop of ours (SIGSTOP, a busy
-			 * machine) may have slept through the answer. */
-			if ((r = ready_look(server, &ta, spfd)) != 0)
-				break;
-			nf_warn("new server %d is %s but not ready after %s: "
-			    "waited for %s: DOWN%s%s", (int)server,
-			    nf_alive(server) == 1 ? "running" : "gone",
-			    nf_secs(nf_now_us() - t_start, b, sizeof(b)),
-			    ready_what(w, sizeof(w)), o.log ?
-			    "; its output is in " : "", o.log ? o.log : "");
-			return NF_DOWN;
-		}
-		if (nf_now_us() >= next) {
-			nf_debug("waiting for new server %d to be ready (%s): "
-			    "%s of %lld s", (int)server, ready_what(w,
-			    sizeof(w)), nf_secs(nf_now_us() - t_start, b,
-			    sizeof(b)), o.ready_ms / 1000);
-			next += 2000000;
-		}
-		if (L.rfd_r >= 0) {
-			p[np].fd = L.rfd_r;
-			p[np++].events = POLLIN;
-		}
-		if (spfd >= 0) {
-			p[np].fd = spfd;
-			p[np++].events = POLLIN;
-		}
-		if (np)
-			poll(p, (nfds_t)np, (int)iv);
-		else
-			nf_sleep_ms(iv);
-	}
-	if (r < 0)
-		return NF_DOWN;
-	nf_debug("new server %d ready after %s", (int)server,
-	    nf_secs(nf_now_us() - t_start, b, sizeof(b)));
-	return NF_OK;
 }
 
 /*
@@ -1634,24 +665,6 @@ first_start(const struct nf_pidfile *pf)
 	return 1;
 }
 
-/* Under systemd, for the holder of a start: is the new server ready? */
-int
-nfr_ready_now(void)
-{
-	struct stat rs;
-	struct tcpaddr ta;
-
-	if (o.ready_file)
-		return stat(o.ready_file, &rs) == 0 && rs.st_size > 0 &&
-		    (!L.had_rfile || rs.st_ino != L.rst0.st_ino ||
-		    rs.st_mtim.tv_sec != L.rst0.st_mtim.tv_sec ||
-		    rs.st_mtim.tv_nsec != L.rst0.st_mtim.tv_nsec ||
-		    rs.st_size != L.rst0.st_size);
-	if (o.ready_tcp)
-		return parse_tcp(o.ready_tcp, &ta) == 0 && tcp_ready(&ta);
-	return 1;
-}
-
 static void
 parse(int argc, char **argv)
 {
@@ -1676,7 +689,6 @@ parse(int argc, char **argv)
 	};
 	const char *why, *sarg = NULL, *rarg = NULL;
 	unsigned long long v;
-	struct tcpaddr ta;
 	int c, nready = 0;
 
 	o.tmo = -1;
@@ -1727,7 +739,7 @@ parse(int argc, char **argv)
 			nready++;
 			continue;
 		case NF_OPT_READY_TCP:
-			if (parse_tcp(nf_optarg, &ta) < 0)
+			if (ready_tcp_ok(nf_optarg) < 0)
 				nf_die(NF_USAGE, "--ready-tcp %s: not [HOST:]PORT "
 				    "(HOST an IP address)", nf_optarg);
 			o.ready_tcp = nf_optarg;
@@ -1804,26 +816,22 @@ parse(int argc, char **argv)
 	bk_setup(o.shm, o.nshm, !o.cmd ? 0 : o.dflag ? 'd' : 'x');
 }
 
-int
-main(int argc, char **argv)
-{
-	struct nf_pidfile pf;
-	struct nf_target t = { 0 };
-	struct nf_verdict vd;
-	int lockfd = -1, logfd = -1, r, nothing = 0, bkr;
-	long long t0;
-	char path[PATH_MAX], b[32];
-	const char *why;
-	uint32_t key;
+/* ---- the steps of nfrestart(1), in order ---- */
 
-	nf_init(argv[0]);
-	sd_init();
-	parse(argc, argv);
-	sd_check(o.dflag, o.cmd != NULL, o.force);
-	t0 = nf_now_us();
+/*
+ * Before anything: our own signals, --ready-fd's number held (close-on-
+ * exec, so that nothing of ours lands there: the server's end goes there
+ * at the end), the command found and runnable, -o LOG opened. Returns the
+ * log's descriptor, or -1.
+ */
+static int
+before_anything(void)
+{
+	char path[PATH_MAX];
+	const char *why;
+	int r;
+
 	signals_init();
-	/* Hold --ready-fd's number (close-on-exec) so that nothing of ours
-	 * lands there: the server's end goes there at the end. */
 	if (o.ready_fd >= 0 && (r = open("/dev/null", O_RDONLY |
 	    O_CLOEXEC)) != o.ready_fd && (r < 0 || dup3(r, o.ready_fd,
 	    O_CLOEXEC) < 0 || close(r) < 0))
@@ -1831,10 +839,15 @@ main(int argc, char **argv)
 	if (o.cmd && (r = resolve(o.cmd[0], path, sizeof(path), &why)) !=
 	    NF_OK)
 		nf_die(r, "%s: %s; nothing was touched", o.cmd[0], why);
-	if (o.log && !o.dry)
-		logfd = open_log(o.log);
+	return o.log && !o.dry ? open_log(o.log) : -1;
+}
 
-	/* 1. The restart lock. */
+/* 1. The restart lock: its descriptor (-n: is it held? -1). */
+static int
+take_lock(void)
+{
+	int fd = -1, r;
+
 	if (o.dry) {
 		if ((r = nf_restart_locked(o.a.pidfile)) != 0) {
 			if (r < 0)
@@ -1843,207 +856,281 @@ main(int argc, char **argv)
 			nf_exit(NF_BUSY);
 		}
 		nf_plan("lock", "take %s.lock", o.a.pidfile);
-	} else {
-		r = nf_restart_lock(o.a.pidfile, o.a.unsafe, wait_ms(),
-		    &lockfd);
-		if (r == NF_BUSY)
-			nf_die(NF_BUSY, NF_BUSY_FMT, o.a.pidfile, o.a.pidfile);
-		if (r != NF_OK)
-			nf_exit(r);
-		nf_debug("restart lock %s.lock taken", o.a.pidfile);
-		pause_at("locked");
+		return -1;
 	}
+	r = nf_restart_lock(o.a.pidfile, o.a.unsafe, wait_ms(), &fd);
+	if (r == NF_BUSY)
+		nf_die(NF_BUSY, NF_BUSY_FMT, o.a.pidfile, o.a.pidfile);
+	if (r != NF_OK)
+		nf_exit(r);
+	nf_debug("restart lock %s.lock taken", o.a.pidfile);
+	nf_test_pause("locked");
+	return fd;
+}
 
-	/* 2. The old server. */
-	nf_pidfile_read(o.a.pidfile, o.a.unsafe, &pf);
-	switch (pf.status) {
+/* 2, the PID file: 1 when it names a process to judge, 0 when there is
+ * nothing to stop (said); exits 2 or 3 on a file that cannot be used. */
+static int
+read_old(struct nf_pidfile *pf)
+{
+	nf_pidfile_read(o.a.pidfile, o.a.unsafe, pf);
+	switch (pf->status) {
 	case NF_PF_OK:
-		break;
+		return 1;
 	case NF_PF_ABSENT:
 		nf_info("%s: no pid file: nothing to stop", o.a.pidfile);
-		nothing = 1;
-		break;
+		return 0;
 	case NF_PF_SELF:
 		nf_info("%s: names our own pid: stale, nothing to stop",
 		    o.a.pidfile);
-		nothing = 1;
-		break;
+		return 0;
 	case NF_PF_MALFORMED:
-		if (pf.empty && o.nshm) {
+		if (pf->empty && o.nshm) {
 			/* Killed between its truncate and its write: the
-			 * segment check below tells whether it still runs. */
+			 * segment check tells whether it still runs. */
 			nf_info("%s: empty: nothing to stop (the segment check "
 			    "decides)", o.a.pidfile);
-			nothing = 1;
-			break;
+			return 0;
 		}
 		/* FALLTHROUGH */
 	default:
-		nf_exit(nf_pidfile_report(&pf));
+		nf_exit(nf_pidfile_report(pf));
 	}
-	if (!nothing) {
-		t.pid = pf.pid;
-		t.pf = &pf;
-		t.name = o.a.name;
-		t.has_key = o.nshm > 0;
-		t.key = o.nshm ? o.shm[0] : 0;
-		nf_target_like(&t, &o.a, o.cmd ? o.cmd[0] : NULL);
-		nf_guard(&t, &vd);
-		if (vd.evidence[0])
-			nf_debug("old %d: %s", (int)pf.pid, vd.evidence);
-		switch (vd.v) {
-		case NF_G_OK:
-			oldpid = pf.pid;
-			oldstart = vd.start_ms;
-			nf_debug("old server %d: %s", (int)oldpid, vd.why);
-			/* Its data lives in its IPC namespace: a server
-			 * started here would not find it (a container that
-			 * shares our PIDs but not our IPC). */
-			if (o.nshm && (r = nf_proc_same_ipcns(oldpid)) != 1)
-				nf_die(r < 0 ? NF_SYS : NF_REFUSED, "old server "
-				    "%d %s; nothing was touched", (int)oldpid,
-				    r < 0 ? "is in an IPC namespace that cannot "
-				    "be read" : "is in another IPC namespace: its "
-				    "segments are not ours, a new server here "
-				    "would start empty; refusing");
-			break;
-		case NF_G_GONE:
-			nf_info("old server %d: %s: nothing to stop",
-			    (int)pf.pid, vd.why);
-			break;
-		case NF_G_UNKNOWN:
-			nf_die(NF_SYS, "old server %d: %s; nothing was touched",
-			    (int)pf.pid, vd.why);
-		case NF_G_LOOKALIKE:
-			if (!o.force)
-				nf_die(NF_REFUSED, "%s names %d, which %s: "
-				    "refusing, nothing was touched (--force "
-				    "treats it as the old server)", o.a.pidfile,
-				    (int)pf.pid, vd.why);
-			nf_warn("%s names %d, which %s: stopping it (--force)",
-			    o.a.pidfile, (int)pf.pid, vd.why);
-			oldpid = pf.pid;
-			oldstart = vd.start_ms;
-			break;
-		default:
-			nf_info("%s names %d, another process (%s): left "
-			    "alone, nothing to stop", o.a.pidfile, (int)pf.pid,
-			    vd.why);
-		}
+}
+
+/* 2, the process it names: the old server (oldpid set), an innocent left
+ * alone, a look-alike refused (5, unless --force), unknown (3). */
+static void
+judge_old(struct nf_pidfile *pf)
+{
+	struct nf_target t;
+	struct nf_verdict vd;
+	int r;
+
+	old_target(&t, pf);
+	nf_guard(&t, &vd);
+	if (vd.evidence[0])
+		nf_debug("old %d: %s", (int)pf->pid, vd.evidence);
+	switch (vd.v) {
+	case NF_G_OK:
+		oldpid = pf->pid;
+		oldstart = vd.start_ms;
+		nf_debug("old server %d: %s", (int)oldpid, vd.why);
+		/* Its data lives in its IPC namespace: a server started here
+		 * would not find it (a container that shares our PIDs but not
+		 * our IPC). */
+		if (o.nshm && (r = nf_proc_same_ipcns(oldpid)) != 1)
+			nf_die(r < 0 ? NF_SYS : NF_REFUSED, "old server %d %s; "
+			    "nothing was touched", (int)oldpid, r < 0 ? "is in "
+			    "an IPC namespace that cannot be read" : "is in "
+			    "another IPC namespace: its segments are not ours, a "
+			    "new server here would start empty; refusing");
+		break;
+	case NF_G_GONE:
+		nf_info("old server %d: %s: nothing to stop", (int)pf->pid,
+		    vd.why);
+		break;
+	case NF_G_UNKNOWN:
+		nf_die(NF_SYS, "old server %d: %s; nothing was touched",
+		    (int)pf->pid, vd.why);
+	case NF_G_LOOKALIKE:
+		if (!o.force)
+			nf_die(NF_REFUSED, "%s names %d, which %s: refusing, "
+			    "nothing was touched (--force treats it as the old "
+			    "server)", o.a.pidfile, (int)pf->pid, vd.why);
+		nf_warn("%s names %d, which %s: stopping it (--force)",
+		    o.a.pidfile, (int)pf->pid, vd.why);
+		oldpid = pf->pid;
+		oldstart = vd.start_ms;
+		break;
+	default:
+		nf_info("%s names %d, another process (%s): left alone, nothing "
+		    "to stop", o.a.pidfile, (int)pf->pid, vd.why);
 	}
-	if (!oldpid && (r = still_attached(&key, path, sizeof(path)))) {
+}
+
+/*
+ * 2. The old server: its PID file, the process it names; with no live
+ * server, no segment still attached (a server whose PID file was deleted);
+ * not under another systemd unit; no first start without --new.
+ */
+static void
+find_old(struct nf_pidfile *pf)
+{
+	char buf[PATH_MAX];
+	uint32_t key;
+	int r;
+
+	if (read_old(pf))
+		judge_old(pf);
+	if (!oldpid && (r = still_attached(&key, buf, sizeof(buf)))) {
 		if (r < 0)
 			nf_die(NF_SYS, "segment 0x%08x: cannot tell who has it "
 			    "attached %s; nothing was touched", (unsigned)key,
-			    path);
+			    buf);
 		nf_die(NF_REFUSED, "segment 0x%08x is attached for writing by "
 		    "%s, and no live server was found: refusing, nothing was "
 		    "touched (a server whose PID file was deleted is still "
-		    "running)", (unsigned)key, path);
+		    "running)", (unsigned)key, buf);
 	}
-	if (oldpid && sd_foreign(oldpid, path, sizeof(path))) {
+	if (oldpid && sd_foreign(oldpid, buf, sizeof(buf))) {
 		/* Its unit would take the old server's exit for a stop. */
 		if (!o.force)
 			nf_die(NF_REFUSED, "old server %d runs under systemd "
 			    "(%s): use systemctl reload; nothing was touched "
-			    "(--force to go on)", (int)oldpid, path);
+			    "(--force to go on)", (int)oldpid, buf);
 		nf_warn("old server %d runs under systemd (%s): going on "
-		    "(--force)", (int)oldpid, path);
+		    "(--force)", (int)oldpid, buf);
 	}
-	if (!oldpid && o.nshm && o.cmd && !o.newok && first_start(&pf))
+	if (!oldpid && o.nshm && o.cmd && !o.newok && first_start(pf))
 		nf_exit(NF_FALSE);
+}
 
-	/* --restore's file, checked whole before anything is touched. */
+/*
+ * 3. Preflight: --restore's file, checked whole; would a new server
+ * recover the data? And can step 5 tell who has the segments attached
+ * (another user's maps, hidepid)? Not knowing after the stop would leave
+ * the service down.
+ */
+static void
+check_data(void)
+{
+	char buf[PATH_MAX];
+	int r;
+
 	if ((r = bk_prepare(o.force)) != NF_OK)
 		nf_exit(r);
-	/* 3. Preflight: would the data survive? And can step 5 tell who has
-	 * the segments attached (another user's maps, hidepid)? Not knowing
-	 * after the stop would leave the service down. */
 	if ((r = preflight()) != NF_OK)
 		nf_exit(r);
 	for (int i = 0; i < o.nshm && oldpid; i++)
-		if (writers(o.shm[i], path, sizeof(path)) < 0)
+		if (writers(o.shm[i], buf, sizeof(buf)) < 0)
 			nf_die(NF_SYS, "segment 0x%08x: cannot tell who has it "
 			    "attached %s; nothing was touched", (unsigned)
-			    o.shm[i], path);
+			    o.shm[i], buf);
 	if (!o.dry)
-		pause_at("judged");
+		nf_test_pause("judged");
+}
 
-	if (o.dry) {
-		if (oldpid)
-			nf_plan("stop", "send %s to %d, wait %s%s",
-			    nf_signame(o.has_sched ? o.sched.step[0].sig : o.sig,
-			    b, sizeof(b)), (int)oldpid, o.has_sched ?
-			    "by the schedule" : "", o.has_sched ? "" :
-			    nf_secs(wait_ms() * 1000, path,
-			    sizeof(path)));
-		else
-			nf_plan("stop", "nothing to stop");
-		bk_plan();
-		nf_plan("remove", "%s", o.a.pidfile);
-		if (o.cmd)
-			nf_plan("exec", "%s%s%s", o.cmd[0], o.dflag ?
-			    " (daemonized)" : "", o.wflag ? " (writes the pid "
-			    "file)" : "");
-		nf_exit(NF_OK);
-	}
+/* -n: the steps from here on, as they would go. */
+static _Noreturn void
+show_plan(void)
+{
+	char b[32], w[32];
 
-	/* The gap: where the kernel would destroy an unattached segment,
-	 * stay attached until the new server is. */
+	if (oldpid)
+		nf_plan("stop", "send %s to %d, wait %s%s", nf_signame(
+		    o.has_sched ? o.sched.step[0].sig : o.sig, b, sizeof(b)),
+		    (int)oldpid, o.has_sched ? "by the schedule" : "",
+		    o.has_sched ? "" : nf_secs(wait_ms() * 1000, w, sizeof(w)));
+	else
+		nf_plan("stop", "nothing to stop");
+	bk_plan();
+	nf_plan("remove", "%s", o.a.pidfile);
+	if (o.cmd)
+		nf_plan("exec", "%s%s%s", o.cmd[0], o.dflag ? " (daemonized)" :
+		    "", o.wflag ? " (writes the pid file)" : "");
+	nf_exit(NF_OK);
+}
+
+/*
+ * Everything that forks, before the old server is signalled: the holder
+ * (or -d's daemonization, and under systemd the new main PID), and in the
+ * gap, where the kernel would destroy an unattached segment, our own
+ * attachment until the new server has it.
+ */
+static void
+prepare_new(int lockfd, int logfd)
+{
+	int r;
+
 	hold_segments();
-	if (o.ready_file && stat(o.ready_file, &L.rst0) == 0)
-		L.had_rfile = 1;
+	ready_before();
 	if (o.cmd && o.dflag) {
 		prepare_daemon(lockfd, logfd);
 		/* Under systemd: the new main PID, before the old server can
 		 * exit (it would stop the unit). */
 		if (sd_on && (r = sd_begin(L.server)) != NF_OK)
 			nf_exit(r);
-		pause_at("notified");
+		nf_test_pause("notified");
 	} else if (o.cmd && (r = prefork_holder(lockfd)) < 0) {
 		errno = -r;
 		nf_die(NF_SYS, "fork (restart lock holder): %m; nothing was "
 		    "touched");
 	}
+}
 
-	/* 4. Signal and wait. From here on, the operator's own signals do
-	 * not stop the handoff half way. */
+/* 4. Signal and wait. From here on, the operator's own signals do not
+ * stop the handoff half way. */
+static void
+stop_old(struct nf_pidfile *pf)
+{
+	int r;
+
 	handoff_begin();
 	if (oldpid) {
 		sd_stopping();
-		r = stop_old(&pf);
-		if (r != NF_OK)
+		if ((r = signal_old(pf)) != NF_OK)
 			nf_exit(r);
 	}
-	pause_at("exited");
-	/* 5. The segments detached by everyone else. */
+	nf_test_pause("exited");
+}
+
+/* 5. The segments detached by everyone else. The old server is gone:
+ * whatever holds them, the service is down, and the answer is never 124. */
+static void
+wait_detached(void)
+{
+	char buf[PATH_MAX];
+	int r;
+
 	for (int i = 0; i < o.nshm && oldpid; i++) {
-		r = wait_detached(i, wait_ms(), path, sizeof(path));
-		/* The old server is gone: whatever holds it, the service is
-		 * down, and the answer is never 124. */
+		r = detached_one(i, wait_ms(), buf, sizeof(buf));
 		if (r == NF_TIMEOUT)
 			nf_die(NF_DOWN, "segment 0x%08x is still attached for "
 			    "writing by %s although the old server %d has "
 			    "exited: nothing was started (two writers on one "
 			    "segment is the worst outcome): DOWN", (unsigned)
-			    o.shm[i], path, (int)oldpid);
+			    o.shm[i], buf, (int)oldpid);
 		if (r != NF_OK)
 			nf_die(NF_DOWN, "segment 0x%08x: cannot tell who has it "
 			    "attached %s; the old server is gone, nothing was "
-			    "started: DOWN", (unsigned)o.shm[i], path);
+			    "started: DOWN", (unsigned)o.shm[i], buf);
 	}
-	/* 5. In this gap, where nothing writes the data: backups, restore. */
-	bkr = bk_gap();
-	/* 6. The stale PID file. */
-	if ((r = remove_pidfile(&pf)) != NF_OK)
-		nf_exit(r);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct nf_pidfile pf;
+	int lockfd, logfd, bkr, r;
+	long long t0;
+	char b[32];
+
+	nf_init(argv[0]);
+	sd_init();
+	parse(argc, argv);
+	sd_check(o.dflag, o.cmd != NULL, o.force);
+	t0 = nf_now_us();
+	logfd = before_anything();
+
+	lockfd = take_lock();		/* 1. the restart lock */
+	find_old(&pf);			/* 2. the old server */
+	check_data();			/* 3. preflight */
+	if (o.dry)
+		show_plan();
+	prepare_new(lockfd, logfd);	/* what forks, before any signal */
+	stop_old(&pf);			/* 4. signal and wait */
+	wait_detached();		/* 5. the segments detached; in */
+	bkr = bk_gap();			/*    the gap, backups, restore */
+	remove_pidfile(&pf);		/* 6. the stale PID file */
 	nf_debug("old server handled in %s", nf_secs(nf_now_us() - t0, b,
 	    sizeof(b)));
-	pause_at("removed");
+	nf_test_pause("removed");
 	if (!o.cmd)	/* stop only: 1 when there was nothing to stop */
 		nf_exit(bkr ? bkr : oldpid ? NF_OK : NF_FALSE);
-
-	/* 7-9. The new server; a failed backup (3) only once it is up. */
+	/* 7-9. The new server: with -d launched, and waited for until it
+	 * is ready; without, nfrestart becomes it (7: -w's PID file, 8: the
+	 * exec). A failed backup (3) is the answer only once it runs. */
 	if (o.dflag)
 		nf_exit((r = launch_daemon()) ? r : bkr);
 	nf_exit(exec_server(-1));

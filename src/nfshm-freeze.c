@@ -166,8 +166,6 @@ void
 freeze_stop(struct freeze *fz)
 {
 	struct nf_backoff b;
-	unsigned long long ms;
-	const char *e, *why;
 	sigset_t all, old;
 	ssize_t n;
 	pid_t g;
@@ -216,13 +214,8 @@ freeze_stop(struct freeze *fz)
 	}
 	nf_debug("%d stopped after %lld us", (int)fz->pid,
 	    nf_now_us() - fz->t0);
-	/* For the tests only: NF_TEST_PAUSE=frozen:MS holds the copy, so
-	 * that a test can kill nfshm in the middle of it. */
-	if ((e = getenv("NF_TEST_PAUSE")) && !strncmp(e, "frozen:", 7) &&
-	    nf_parse_ulong(e + 7, 0, 600000, &ms, &why) == 0) {
-		nf_debug("test pause after frozen: %llu ms", ms);
-		nf_sleep_ms((long long)ms);
-	}
+	/* For the tests: kill nfshm in the middle of the copy. */
+	nf_test_pause("frozen");
 }
 
 void

@@ -268,6 +268,20 @@ nf_eoutflush(void)
 	}
 }
 
+void
+nf_test_pause(const char *step)
+{
+	const char *e = getenv("NF_TEST_PAUSE"), *why;
+	unsigned long long ms;
+	size_t l = strlen(step);
+
+	if (!e || strncmp(e, step, l) || e[l] != ':' ||
+	    nf_parse_ulong(e + l + 1, 0, 600000, &ms, &why) < 0)
+		return;
+	nf_debug("test pause after %s: %llu ms", step, ms);
+	nf_sleep_ms((long long)ms);
+}
+
 int
 nf_exec_code(int e)
 {

@@ -130,6 +130,9 @@ _Noreturn void nf_exit(int code);	/* flushes stdout, then exits */
  * not a directory), 126 any other reason. */
 int nf_exec_code(int e);
 extern void (*nf_exit_hook)(int);	/* called by nf_exit, if set */
+/* For the tests only: NF_TEST_PAUSE=STEP:MS stops for MS ms after STEP,
+ * so that a test can kill the tool there (nfrestart(1), nfshm(1)). */
+void nf_test_pause(const char *step);
 long long nf_now_us(void);		/* monotonic */
 void nf_sleep_ms(long long ms);
 #ifdef _WIN32
