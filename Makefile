@@ -67,9 +67,12 @@ bin/nfsignal: src/nfsignal.c $(LIBSRC) $(LIBHDR)
 bin/nfwait: src/nfwait.c $(LIBSRC) $(LIBHDR)
 	$(CC) $(CFLAGS) $(LTO) $(LDFLAGS) -o $@ src/nfwait.c $(LIBSRC)
 
-bin/nfshm: src/nfshm.c src/nfshm-freeze.c src/nfshm-freeze.h $(LIBSRC) $(LIBHDR)
-	$(CC) $(CFLAGS) $(LTO) $(LDFLAGS) -o $@ src/nfshm.c src/nfshm-freeze.c \
-	    $(LIBSRC)
+# nfshm and its private modules (src/nfshm.h).
+SHMSRC = src/nfshm.c src/nfshm-copy.c src/nfshm-freeze.c
+SHMHDR = src/nfshm.h src/nfshm-freeze.h
+
+bin/nfshm: $(SHMSRC) $(SHMHDR) $(LIBSRC) $(LIBHDR)
+	$(CC) $(CFLAGS) $(LTO) $(LDFLAGS) -o $@ $(SHMSRC) $(LIBSRC)
 
 # nfrestart and its private modules (src/nfrestart.h says which does what).
 NFRSRC = src/nfrestart.c src/nfrestart-hold.c src/nfrestart-ready.c \

@@ -2,7 +2,9 @@
 /*
  * nfshm: inspect, wait on, back up, restore, checksum and remove the shared
  * memory that carries a server's data across a restart: SysV segments by
- * key, POSIX ones by /name (files in /dev/shm).
+ * key, POSIX ones by /name (files in /dev/shm). One table (below main's
+ * helpers) says each subcommand's options and operands; save and restore
+ * are in src/nfshm-copy.c.
  */
 #define _GNU_SOURCE
 #include <sys/ipc.h>
@@ -17,10 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/nf.h"
 #include "lib/opts.h"
 #include "lib/shmhdr.h"
-#include "nfshm-freeze.h"
+#include "nfshm.h"
 
 static const char usage_text[] =
 "usage: nfshm key ID\n"
@@ -35,10 +36,7 @@ static const char usage_text[] =
 "                (KEY | /NAME | -S SERVER -I ID)\n"
 "       nfshm -h | -V\n";
 
-/* Option flags: the only globals. */
-static int force, noheader;
-
-#define NPIDS 64
+int force;			/* -f: the only global */
 
 static _Noreturn void
 usage(void)
@@ -48,16 +46,7 @@ usage(void)
 
 /* ---- what the operands name ---- */
 
-struct tgt {
-	int posix;
-	uint32_t key;
-	const char *name;	/* /NAME */
-	char path[320];		/* /dev/shm/NAME */
-	struct nf_seg s;	/* SysV */
-	struct stat st;		/* POSIX */
-};
-
-static void
+void
 parse_posix(const char *arg, struct tgt *t)
 {
 	size_t l = strlen(arg);
@@ -72,7 +61,7 @@ parse_posix(const char *arg, struct tgt *t)
 }
 
 /* KEY or /NAME. */
-static void
+void
 parse_tgt(const char *arg, struct tgt *t)
 {
 	const char *why;
@@ -86,7 +75,7 @@ parse_tgt(const char *arg, struct tgt *t)
 		nf_die(NF_USAGE, "%s: %s", arg, why);
 }
 
-static const char *
+const char *
 tname(const struct tgt *t, char *buf, size_t n)
 {
 	if (t->posix)
@@ -96,7 +85,7 @@ tname(const struct tgt *t, char *buf, size_t n)
 }
 
 /* 0 found, 1 none; dies 3 on an error. */
-static int
+int
 find(struct tgt *t)
 {
 	char kb[16];
@@ -119,7 +108,7 @@ find(struct tgt *t)
 	return r;
 }
 
-static void
+void
 need(struct tgt *t)
 {
 	char kb[16];
@@ -129,14 +118,14 @@ need(struct tgt *t)
 		    sizeof(kb)));
 }
 
-static uint64_t
+uint64_t
 tsize(const struct tgt *t)
 {
 	return t->posix ? (uint64_t)t->st.st_size : t->s.size;
 }
 
 /* Why who maps a segment cannot be told. */
-static const char *
+const char *
 unknown(void)
 {
 	return !nf_has_proc() ? "no /proc of ours" : nf_proc_hidden() ?
@@ -151,7 +140,7 @@ unknown(void)
  * count is then unknown too: (unsigned long)-1, never 0, for a process we
  * cannot see (hidepid) or read may map it.
  */
-static unsigned long
+unsigned long
 attached(const struct tgt *t, pid_t *pids, int *npids)
 {
 	struct nf_maps_hit h;
@@ -169,7 +158,7 @@ attached(const struct tgt *t, pid_t *pids, int *npids)
 	return h.nmaps;
 }
 
-static const char *
+const char *
 pidlist(const pid_t *pids, int n, char *buf, size_t len)
 {
 	size_t o = 0;
@@ -187,7 +176,7 @@ pidlist(const pid_t *pids, int n, char *buf, size_t len)
 }
 
 /* The contents: a POSIX segment is a file; a SysV one, see segio.c. */
-static void
+void
 io_open(struct nf_io *io, const struct tgt *t, int rw)
 {
 	char kb[16];
@@ -296,15 +285,13 @@ row_line(const struct row *r)
 /* ---- key ---- */
 
 static int
-cmd_key(int argc, char **argv)
+cmd_key(struct run *r)
 {
-	const char *why;
+	const char *why, *id = r->argv[0];
 	uint32_t k, b;
 
-	if (argc != 1)
-		usage();
-	if (nf_parse_busid(argv[0], &k, &why) < 0)
-		nf_die(NF_USAGE, "%s: %s", argv[0], why);
+	if (nf_parse_busid(id, &k, &why) < 0)
+		nf_die(NF_USAGE, "%s: %s", id, why);
 	b = nf_buskey(k);
 	nf_out("object\t0x%08x\t%u\n", (unsigned)k, (unsigned)k);
 	nf_out("bus\t0x%08x\t%u\n", (unsigned)b, (unsigned)b);
@@ -312,14 +299,6 @@ cmd_key(int argc, char **argv)
 }
 
 /* ---- ls ---- */
-
-struct lsf {
-	int byuid;
-	uid_t uid;
-	int bykey;
-	struct tgt k;
-	int n;
-};
 
 static int
 ls_sysv(const struct nf_seg *s, void *arg)
@@ -404,11 +383,11 @@ parse_user(const char *s)
 }
 
 static int
-cmd_ls(struct lsf *f, int argc)
+cmd_ls(struct run *r)
 {
-	if (argc)
-		usage();
-	if (!noheader) {
+	struct lsf *f = &r->f;
+
+	if (!r->noheader) {
 		for (int i = 0; i < NF_FIELDS; i++)
 			nf_out("%s%s", fname[i], i + 1 < NF_FIELDS ? "\t" :
 			    "\n");
@@ -493,8 +472,9 @@ stat_header(const struct tgt *t)
 }
 
 static int
-cmd_stat(struct tgt *t)
+cmd_stat(struct run *run)
 {
+	struct tgt *t = &run->t;
 	pid_t pids[NPIDS];
 	char buf[NPIDS * 12 + 8];
 	struct row r;
@@ -529,8 +509,10 @@ cmd_stat(struct tgt *t)
 /* ---- wait ---- */
 
 static int
-cmd_wait(struct tgt *t, long long ms)
+cmd_wait(struct run *run)
 {
+	struct tgt *t = &run->t;
+	long long ms = run->ms;
 	struct nf_backoff b;
 	pid_t pids[NPIDS];
 	char buf[NPIDS * 12 + 8], kb[16];
@@ -578,8 +560,9 @@ cmd_wait(struct tgt *t, long long ms)
 /* ---- sum ---- */
 
 static int
-cmd_sum(struct tgt *t)
+cmd_sum(struct run *r)
 {
+	struct tgt *t = &r->t;
 	static unsigned char buf[NF_CHUNK];
 	const unsigned char *p;
 	char kb[16];
@@ -603,140 +586,9 @@ cmd_sum(struct tgt *t)
 	return NF_OK;
 }
 
-/* ---- save ---- */
-
-/*
- * --freeze PID: does PID have this very segment attached for writing? For
- * SysV, its maps must show the segment's shmid and it must be in our IPC
- * namespace (the same key there is another server's segment). 1 yes; for
- * POSIX 0, left to the maps. Dies 5 when not, 3 when it cannot be told.
- */
-static int
-freeze_has(const struct tgt *t, pid_t pid)
-{
-	char kb[16];
-	int r;
-
-	if (t->posix)
-		return 0;
-	if ((r = nf_proc_has_seg(pid, t->key, t->s.shmid)) < 0)
-		nf_die(NF_SYS, "--freeze %d: cannot read its maps or IPC "
-		    "namespace: not stopping it; nothing saved", (int)pid);
-	if (r != 1)
-		nf_die(NF_REFUSED, "--freeze %d: it does not have %s attached%s: "
-		    "not stopping a process that is not its server; nothing "
-		    "saved", (int)pid, tname(t, kb, sizeof(kb)), r ?
-		    " for writing (an observer)" : "");
-	return 1;
-}
-
-static void
-on_sig(int sig)
-{
-	nf_caught = sig;
-}
-
-static int
-cmd_save(struct tgt *t, const char *file, pid_t fpid)
-{
-	char kb[16], buf[NPIDS * 12 + 8];
-	const char *base = strrchr(file, '/');
-	struct stat st;
-	struct nf_bk b;
-	struct nf_bksave sv = { 0 };
-	struct freeze fz;
-	struct sigaction sa;
-	pid_t pids[NPIDS];
-	struct nf_io io;
-	unsigned long n;
-	int np, r, others = 0, found = 0;
-
-	/* The destination first: nothing is created if it is wrong. */
-	if (!*file || (base && !base[1]) || strlen(file) > 4000)
-		nf_die(NF_USAGE, "%s: not a file name", file);
-	if (lstat(file, &st) == 0 && !S_ISREG(st.st_mode))
-		nf_die(NF_USAGE, "%s: %s", file, S_ISLNK(st.st_mode) ?
-		    "is a symbolic link (give the real path)" :
-		    "not a regular file");
-	need(t);
-	if (fpid) {
-		freeze_open(&fz, fpid);
-		found = freeze_has(t, fpid);
-	}
-	n = attached(t, pids, &np);
-	for (int i = 0; i < np && i < NPIDS; i++)
-		*(pids[i] == fpid ? &found : &others) = 1;
-	/* Who else has it cannot be told: perhaps someone. A SysV segment
-	 * attached once is attached by PID alone. */
-	if (np < 0)
-		others = t->posix || n > 1;
-	if (fpid && np < 0 && t->posix)
-		nf_die(NF_SYS, "%s: cannot tell who has it mapped (%s): not "
-		    "stopping %d; nothing saved", t->name, unknown(), (int)fpid);
-	if (fpid && !found)
-		nf_die(NF_REFUSED, "--freeze %d: it does not have %s mapped: "
-		    "not stopping a process that is not its server; nothing "
-		    "saved", (int)fpid, t->name);
-	if (fpid && others && !force)
-		nf_warn("%s: attached by others too (%s): only %d is stopped; "
-		    "the copy may be torn (-f: no warning)", tname(t, kb,
-		    sizeof(kb)), pidlist(pids, np, buf, sizeof(buf)), (int)fpid);
-	if (!fpid && n && !force) {
-		if (np < 0 && t->posix)
-			nf_warn("%s: cannot tell who has it mapped (%s): the copy "
-			    "may be torn (-f: no warning)", t->name, unknown());
-		else
-			nf_warn("%s: attached (%s): the copy may be torn (-f: "
-			    "save anyway without this warning)", tname(t, kb,
-			    sizeof(kb)), pidlist(pids, np, buf, sizeof(buf)));
-	}
-	if (!t->posix)
-		nf_seg_warn(&t->s);
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sig;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	memset(&b, 0, sizeof(b));
-	b.kind = t->posix ? NF_BK_POSIX : NF_BK_SYSV;
-	b.key = t->posix ? 0 : t->key;
-	b.mode = t->posix ? (unsigned)t->st.st_mode & 0777 : t->s.mode;
-	b.saved = (uint64_t)time(NULL);
-	b.uid = t->posix ? t->st.st_uid : t->s.uid;
-	b.gid = t->posix ? t->st.st_gid : t->s.gid;
-	if (t->posix)
-		nf_fmt(b.name, sizeof(b.name), "%s", t->name);
-	io_open(&io, t, 0);
-	sv.io = &io;
-	/* Copied in the kernel when nothing else writes (nothing attached,
-	 * or only the server, stopped); checked after. */
-	sv.direct = !t->posix && (fpid ? !others : t->s.nattch == 0);
-	sv.shmid = t->posix ? -1 : t->s.shmid;
-	sv.natt = fpid ? n : 0;
-	sv.label = tname(t, kb, sizeof(kb));
-	if (fpid) {
-		freeze_stop(&fz);
-		sv.copied = freeze_resume;
-		sv.arg = &fz;
-	}
-	r = nf_bk_save(&sv, &b, file);
-	if (fpid)
-		freeze_resume(&fz);
-	nf_io_close(&io);
-	if (r == 1) {
-		int sig = nf_caught;
-
-		signal(sig, SIG_DFL);
-		raise(sig);
-		_exit(128 + sig);
-	}
-	return r;
-}
-
 /* ---- locks, for rm and restore ---- */
 
-static int
+int
 lock(const struct nf_addr *a, long long ms)
 {
 	int fd = -1, r;
@@ -754,7 +606,7 @@ lock(const struct nf_addr *a, long long ms)
 }
 
 /* Refuses (5) while attached, unless --force; 3 when it cannot be known. */
-static void
+void
 check_detached(struct tgt *t, const char *what)
 {
 	pid_t pids[NPIDS];
@@ -784,12 +636,13 @@ check_detached(struct tgt *t, const char *what)
 /* ---- rm ---- */
 
 static int
-cmd_rm(struct tgt *t, const struct nf_addr *a, long long ms)
+cmd_rm(struct run *r)
 {
+	struct tgt *t = &r->t;
 	char kb[16];
 
 	need(t);
-	lock(a, ms);
+	lock(&r->a, r->ms);
 	/* Look again under the lock: a restart may have run meanwhile. */
 	need(t);
 	check_detached(t, "removed");
@@ -813,170 +666,31 @@ cmd_rm(struct tgt *t, const struct nf_addr *a, long long ms)
 	return NF_OK;
 }
 
-/* ---- restore ---- */
-
-/* Removes a segment we created, when filling it failed. */
-static void
-drop(const struct tgt *t)
-{
-	if (t->posix)
-		unlink(t->path);
-	else
-		shmctl(t->s.shmid, IPC_RMID, NULL);
-}
+/* ---- the subcommands ---- */
 
 /*
- * After the copy: is the data there, and did anyone attach meanwhile? A
- * server that attached during the copy may have read a mixture, or written
- * into it. NATT: the attachments before the copy (0 unless --force).
+ * Each subcommand: the options it takes besides -h, -q, -v and -V ('F' is
+ * --freeze); where its segment is named (SEG: 0 nowhere; 1 by -S/-I or the
+ * first operand; 2 by -S/-I, an operand after FILE, or the backup); how
+ * many operands it takes besides; -t's default (rm, restore: a held
+ * restart lock is 4 at once).
  */
-static void
-check_after(struct tgt *t, unsigned long natt)
-{
-	pid_t pids[NPIDS];
-	char buf[NPIDS * 12 + 8], kb[16];
-	int np, r;
-
-	if (!t->posix) {
-		if ((r = nf_seg_disturbed(t->s.shmid, natt, &t->s)) == 0)
-			return;
-		t->s.key = t->key;
-		if (r == 2)
-			nf_die(NF_SYS, "%s: destroyed during the restore (%s): "
-			    "the restored data is not there", tname(t, kb,
-			    sizeof(kb)), nf_shm_rmid_forced() == 1 ?
-			    "kernel.shm_rmid_forced=1" : "removed by someone");
-	} else if (find(t) != 0)
-		nf_die(NF_SYS, "%s: removed during the restore: the restored "
-		    "data is not there", t->path);
-	/* A POSIX segment's mappings that cannot be seen may be new ones:
-	 * only --force accepts that. */
-	if (attached(t, pids, &np) <= natt && t->posix)
-		return;
-	if (t->posix && np < 0 && force) {
-		nf_warn("%s: cannot tell whether another process mapped it "
-		    "during the restore (%s): accepted (--force)", t->name,
-		    unknown());
-		return;
-	}
-	nf_die(NF_SYS, "%s: %s during the restore (attached now: %s): it may "
-	    "have read or written a mixture of the old and the restored data; "
-	    "stop it and restore again", tname(t, kb, sizeof(kb)), np < 0 ?
-	    "perhaps attached by another process" : "attached by another "
-	    "process", pidlist(pids, np, buf, sizeof(buf)));
-}
-
-static int
-cmd_restore(const char *file, struct tgt *t, int have_tgt,
-    const struct nf_addr *a, long long ms)
-{
-	char kb[16];
-	pid_t pids[NPIDS];
-	struct nf_bk b;
-	struct nf_io io;
-	long long t0 = nf_now_us();
-	unsigned long natt = 0;
-	int fd, created = 0, failed, r, np, found;
-
-	/* All of the input first: the file, its header, its checksum. */
-	if ((r = nf_bk_open(file, &b, &fd)) != NF_OK)
-		nf_exit(r);
-	if (!have_tgt) {
-		memset(t, 0, sizeof(*t));
-		if (b.kind == NF_BK_POSIX)
-			parse_posix(b.name, t);
-		else
-			t->key = b.key;
-	}
-	if (!t->posix && b.size == 0)
-		nf_die(NF_USAGE, "%s: an empty backup cannot become a SysV "
-		    "segment", file);
-	if ((r = nf_bk_verify(fd, &b, file)) != NF_OK)
-		nf_exit(r);
-
-	lock(a, ms);
-	if ((found = find(t) == 0)) {
-		if (tsize(t) != b.size)
-			nf_die(NF_REFUSED, "%s: has %llu bytes, the backup %llu: "
-			    "not restored (nfshm rm it first)", tname(t, kb,
-			    sizeof(kb)), (unsigned long long)tsize(t),
-			    (unsigned long long)b.size);
-		if (!t->posix && t->s.dest)
-			nf_die(NF_REFUSED, "%s: marked for removal: not restored "
-			    "(a new server would not find it)", tname(t, kb,
-			    sizeof(kb)));
-		check_detached(t, "restored");
-		natt = attached(t, pids, &np);
-	}
-	/* With nothing else attached, the kernel would destroy what we
-	 * write at our own detach. */
-	if (!t->posix && natt == 0 && nf_shm_rmid_forced() == 1)
-		nf_die(NF_REFUSED, "%s: kernel.shm_rmid_forced=1 would destroy "
-		    "the segment as soon as nfshm detaches (nothing else is "
-		    "attached): not restored (nfrestart --restore stays "
-		    "attached until the new server is)", tname(t, kb,
-		    sizeof(kb)));
-	if (found)
-		;
-	else if (t->posix) {
-		int pfd = open(t->path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
-		    O_CLOEXEC, b.mode);
-
-		if (pfd < 0)
-			nf_die(NF_SYS, "%s: open:", t->path);
-		created = 1;
-		if (fchmod(pfd, b.mode) < 0 || (geteuid() == 0 &&
-		    fchown(pfd, b.uid, b.gid) < 0) ||
-		    ftruncate(pfd, (off_t)b.size) < 0) {
-			int e = errno;
-
-			unlink(t->path);
-			errno = e;
-			nf_die(NF_SYS, "%s: create:", t->path);
-		}
-		close(pfd);
-		if (lstat(t->path, &t->st) < 0)
-			nf_die(NF_SYS, "%s: lstat:", t->path);
-	} else {
-		if (nf_bk_create(&b, t->key, &t->s) < 0)
-			nf_die(NF_SYS, "%s: shmget:", tname(t, kb, sizeof(kb)));
-		created = 1;
-	}
-	if (!t->posix && b.kind == NF_BK_SYSV && b.key != t->key)
-		nf_info("%s: the backup was saved from 0x%08x", tname(t, kb,
-		    sizeof(kb)), (unsigned)b.key);
-
-	/* Copy, checksumming again what is written: the file could have
-	 * changed in place since it was verified. */
-	io_open(&io, t, 1);
-	r = nf_bk_load(fd, &io, &b, &failed);
-	nf_io_close(&io);
-	close(fd);
-	if (r != 0) {
-		int e = errno;
-
-		if (created)
-			drop(t);
-		errno = e;
-		if (r == 2)
-			nf_die(NF_SYS, "%s: changed while it was restored: %s",
-			    file, created ? "the new segment was removed" :
-			    "the segment holds a mixture; restore again");
-		nf_die(NF_SYS, "%s: %s: %m: %s", failed == 'r' ? file :
-		    tname(t, kb, sizeof(kb)), failed == 'r' ? "read" : "write",
-		    created ? "the new segment was removed" :
-		    "the segment holds a mixture; restore again");
-	}
-	check_after(t, natt);
-	if (!t->posix)
-		nf_seg_warn(&t->s);
-	nf_debug("%s: %llu bytes restored from %s in %lld ms%s",
-	    tname(t, kb, sizeof(kb)), (unsigned long long)b.size, file,
-	    (nf_now_us() - t0) / 1000, created ? " (created)" : "");
-	return NF_OK;
-}
-
-/* ---- main ---- */
+static const struct cmd {
+	const char *name;
+	const char *opts;
+	int seg, args;
+	long long ms;
+	int (*run)(struct run *);
+} cmds[] = {
+	{ "key",	"",		0, 1, -1, cmd_key },
+	{ "ls",		"Hku",		0, 0, -1, cmd_ls },
+	{ "stat",	"CIS",		1, 0, -1, cmd_stat },
+	{ "sum",	"CIS",		1, 0, -1, cmd_sum },
+	{ "wait",	"CISt",		1, 0, -1, cmd_wait },
+	{ "save",	"CFfIS",	1, 1, -1, cmd_save },
+	{ "restore",	"CfIpSt",	2, 1, 0, cmd_restore },
+	{ "rm",		"CfIpSt",	1, 0, 0, cmd_rm },
+};
 
 int
 main(int argc, char **argv)
@@ -991,135 +705,95 @@ main(int argc, char **argv)
 		{ "no-header", no_argument, NULL, 'H' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "user", required_argument, NULL, 'u' },
-		{ "freeze", required_argument, NULL, NF_OPT_TOOL },
+		{ "freeze", required_argument, NULL, 'F' },
 		NF_COMMON_LONG,
 		{ NULL, 0, NULL, 0 }
 	};
-	struct nf_addr a = { 0 };
-	struct lsf f = { 0 };
-	struct tgt t;
-	const char *cmd, *why, *topt = NULL;
-	long long ms = -1;
-	unsigned long long fpid = 0;
-	int c, have_tgt = 0, is_ls, is_lock;
+	const struct cmd *c = NULL;
+	struct run r;
+	const char *why;
+	unsigned long long fpid;
+	int ch;
 
 	nf_init(argv[0]);
 	nf_copy_threads();
 	if (argc < 2)
 		usage();
-	cmd = argv[1];
-	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help"))
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
 		nf_ecommon_opt('h', usage_text, "nfshm");
-	if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
-		nf_out("nfshm " NF_VERSION "\n");
-		nf_exit(NF_OK);
-	}
-	if (strcmp(cmd, "key") && strcmp(cmd, "ls") && strcmp(cmd, "stat") &&
-	    strcmp(cmd, "wait") && strcmp(cmd, "save") &&
-	    strcmp(cmd, "restore") && strcmp(cmd, "sum") && strcmp(cmd, "rm")) {
-		nf_warn("%s: unknown command", cmd);
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))
+		nf_ecommon_opt('V', usage_text, "nfshm");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			c = &cmds[i];
+	if (!c) {
+		nf_warn("%s: unknown command", argv[1]);
 		usage();
 	}
-	is_ls = !strcmp(cmd, "ls");
-	is_lock = !strcmp(cmd, "rm") || !strcmp(cmd, "restore");
 	argc--, argv++;
-	while ((c = nf_getopt(argc, argv, "C:fHhI:k:p:qS:t:u:vV",
+	memset(&r, 0, sizeof(r));
+	r.ms = c->ms;
+	while ((ch = nf_getopt(argc, argv, "C:fHhI:k:p:qS:t:u:vV",
 	    lo)) != -1) {
-		switch (c) {
-		case 'C': case 'I': case 'p': case 'S':
-			if (is_ls || (c == 'p' && !is_lock))
-				usage();
-			nf_eaddr_opt(&a, c, nf_optarg);
-			break;
+		if (nf_ecommon_opt(ch, usage_text, "nfshm"))
+			continue;
+		/* Only the subcommand's own; -k, -u, --freeze once. */
+		if (ch == '?' || !strchr(c->opts, ch) ||
+		    (ch == 'k' && r.f.bykey) || (ch == 'u' && r.f.byuid) ||
+		    (ch == 'F' && r.fpid))
+			usage();
+		switch (ch) {
 		case 'f':
 			force = 1;
 			break;
 		case 'H':
-			if (!is_ls)
-				usage();
-			noheader = 1;
+			r.noheader = 1;
 			break;
 		case 'k':
-			if (!is_ls || f.bykey)
-				usage();
-			parse_tgt(nf_optarg, &f.k);
-			f.bykey = 1;
+			parse_tgt(nf_optarg, &r.f.k);
+			r.f.bykey = 1;
 			break;
 		case 't':
-			if (strcmp(cmd, "wait") && !is_lock)
-				usage();
-			topt = nf_optarg;
-			if (nf_parse_dur(nf_optarg, &ms, &why) < 0)
+			if (nf_parse_dur(nf_optarg, &r.ms, &why) < 0)
 				nf_die(NF_USAGE, "-t %s: %s", nf_optarg, why);
 			break;
-		case NF_OPT_TOOL:
-			if (strcmp(cmd, "save") || fpid)
-				usage();
+		case 'u':
+			r.f.uid = parse_user(nf_optarg);
+			r.f.byuid = 1;
+			break;
+		case 'F':
 			if (nf_parse_ulong(nf_optarg, 2, nf_pid_max(), &fpid,
 			    &why) < 0 || fpid == (unsigned long long)getpid())
 				nf_die(NF_USAGE, "--freeze %s: %s", nf_optarg,
 				    fpid ? "our own pid" : why);
+			r.fpid = (pid_t)fpid;
 			break;
-		case 'u':
-			if (!is_ls || f.byuid)
-				usage();
-			f.uid = parse_user(nf_optarg);
-			f.byuid = 1;
-			break;
-		default:
-			if (!nf_ecommon_opt(c, usage_text, "nfshm"))
-				usage();
-			break;
+		default:	/* -C, -I, -p, -S */
+			nf_eaddr_opt(&r.a, ch, nf_optarg);
 		}
 	}
 	argc -= nf_optind;
 	argv += nf_optind;
-	if (!strcmp(cmd, "key"))
-		nf_exit(cmd_key(argc, argv));
-	if (is_ls)
-		nf_exit(cmd_ls(&f, argc));
-	if (force && (!strcmp(cmd, "stat") || !strcmp(cmd, "sum") ||
-	    !strcmp(cmd, "wait")))
-		usage();
-	if (a.pidfile && !*a.pidfile)
-		nf_die(NF_USAGE, "-p: empty file name");
-	nf_eaddr_finish(&a, 0);	/* -S/-I checked, -C done */
-	if (!topt && is_lock)
-		ms = 0;		/* a held restart lock: 4 at once */
-
-	/* The segment: -S/-I, or an operand (restore: after FILE). */
-	memset(&t, 0, sizeof(t));
-	if (a.server) {
-		t.key = a.key;
-		have_tgt = 1;
-	}
-	if (!strcmp(cmd, "restore")) {
-		if (argc < 1 || argc > 2 || (argc == 2 && have_tgt))
-			usage();
-		if (argc == 2) {
-			parse_tgt(argv[1], &t);
-			have_tgt = 1;
+	if (c->seg) {
+		nf_eaddr_finish(&r.a, 0);	/* -S/-I checked, -C done */
+		if (r.a.server) {
+			r.t.key = r.a.key;
+			r.have_tgt = 1;
+		} else if (c->seg == 1 && argc > 0) {
+			parse_tgt(argv[0], &r.t);
+			r.have_tgt = 1;
+			argc--, argv++;
+		} else if (c->seg == 2 && argc == c->args + 1) {
+			parse_tgt(argv[c->args], &r.t);
+			r.have_tgt = 1;
+			argc--;
 		}
-		nf_exit(cmd_restore(argv[0], &t, have_tgt, &a, ms));
-	}
-	if (!have_tgt) {
-		if (argc < 1)
+		if (c->seg == 1 && !r.have_tgt)
 			usage();
-		parse_tgt(argv[0], &t);
-		argc--, argv++;
 	}
-	if (!strcmp(cmd, "save")) {
-		if (argc != 1)
-			usage();
-		nf_exit(cmd_save(&t, argv[0], (pid_t)fpid));
-	}
-	if (argc)
+	if (argc != c->args)
 		usage();
-	if (!strcmp(cmd, "stat"))
-		nf_exit(cmd_stat(&t));
-	if (!strcmp(cmd, "wait"))
-		nf_exit(cmd_wait(&t, ms));
-	if (!strcmp(cmd, "sum"))
-		nf_exit(cmd_sum(&t));
-	nf_exit(cmd_rm(&t, &a, ms));
+	r.argc = argc;
+	r.argv = argv;
+	nf_exit(c->run(&r));
 }

@@ -28,7 +28,7 @@ lib() {	# every library source: what libnf.a is built from
 
 mods() {	# TOOL: its private modules, as the Makefile links them
 	case $1 in
-	nfshm) printf ' %s' "$TOP/src/nfshm-freeze.c" ;;
+	nfshm) printf ' %s' "$TOP/src/nfshm-copy.c" "$TOP/src/nfshm-freeze.c" ;;
 	nfrestart) printf ' %s' "$TOP/src/nfrestart-hold.c" \
 	    "$TOP/src/nfrestart-ready.c" "$TOP/src/nfrestart-backup.c" \
 	    "$TOP/src/nfrestart-notify.c" ;;
