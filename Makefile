@@ -121,7 +121,7 @@ check: all
 	NF_CC="$(CC)" sh tests/run.sh
 
 demo: all
-	sh tests/demo.sh
+	sh tests/demo/run.sh
 
 # Benchmarks: never part of `make check`; each tests/bench/*.sh prints a table.
 bench: all
@@ -131,8 +131,9 @@ bench: all
 FUZZTIME = 60
 SOAK_N = 1000
 
-check-asan: $(FIXTURES)
-	sh tests/asan.sh
+# The suite's release-build cases (packages, sizes) need the release tools.
+check-asan: all
+	sh tests/asan/run.sh
 
 fuzz:
 	FUZZTIME=$(FUZZTIME) sh tests/fuzz/run.sh
@@ -144,7 +145,7 @@ reuse-trial: all
 	sh tests/soak/reuse.sh
 
 model:
-	sh tests/model.sh
+	sh tests/model/run.sh
 
 # Operators' side: packages and fleets.
 deb: all
@@ -168,7 +169,7 @@ bench-systemd: all
 	sh tests/systemd/bench.sh
 
 density: all
-	sh tests/density.sh
+	sh tests/density/run.sh
 
 install: $(TOOLS)
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 \

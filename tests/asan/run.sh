@@ -14,7 +14,7 @@
 #   NF_ASAN_PASS=0  leave out the sanitizer pass
 #   NF_VALGRIND=0   leave out the valgrind pass
 #   NF_ASAN_TESTS   the test files of the sanitizer pass (default: all)
-TOP=$(cd "$(dirname "$0")/.." && pwd)
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
 CC=${ASAN_CC:-clang}
 TOOLS="nfpid nfsignal nfwait nfshm nfrestart"
 CFLAGS="-std=c11 -g -O1 -Wall -Wextra -fno-omit-frame-pointer"
@@ -64,7 +64,7 @@ verdict() {	# NAME OUTFILE SUITE-RC
 }
 
 if ! command -v "$CC" > /dev/null 2>&1; then
-	echo "asan.sh: $CC not found (apt-get install clang libclang-rt-14-dev)"
+	echo "check-asan: $CC not found (apt-get install clang libclang-rt-14-dev)"
 	exit 3
 fi
 cd "$TOP" || exit 3

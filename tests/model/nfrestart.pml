@@ -81,8 +81,8 @@
  *   HOLDER_CRASH           the holder itself may be SIGKILLed.
  *   HOLDER_FORK_FAILS      the holder's fork (or pipe) may fail: nfrestart
  *                          exits 3 before any signal (prefork_holder()
- *                          L702-748 and its caller L1362-1366; with -d,
- *                          L873-879 and L928-935).
+ *                          and its caller prepare_new(); with -d,
+ *                          prepare_daemon()).
  *   TIMEOUT_ANYTIME        see above.
  *   BROKEN_RELEASE_AT_EXEC no holder: the lock ends at exec. Must fail P1.
  *   BROKEN_NO_GUARD        signal whatever live process the PID file names.
@@ -151,7 +151,8 @@
  *   (for any server): the lock goes with it, and a second nfrestart finds
  *   neither a PID file nor an attached segment;
  *
- * Line numbers refer to src/nfrestart.c unless another file is named.
+ * Functions are nfrestart's (src/nfrestart.c and the modules that
+ * src/nfrestart.h lists) unless a file is named.
  *
  * Promela note: an option written `:: atomic { true -> if ... :: else fi }`
  * keeps the `true ->`: without it spin takes the inner if as the option's
@@ -351,27 +352,27 @@ inline unref(r)
 	fi
 }
 
-/* nf_guard() (guard.c L52-130) with the PID and the file's stat read at
+/* nf_guard() (guard.c) with the PID and the file's stat read at
  * step 2 (snap): 0 gone, 1 OK, 2 stale. */
 #ifdef BROKEN_NO_GUARD
 #define GUARD(r, g) if :: owner[snap[r]] == FREE -> g = 0 :: else -> g = 1 fi
 #else
 #define GUARD(r, g) \
 	if \
-	:: owner[snap[r]] == FREE -> g = 0	/* L63-76: gone or zombie */ \
+	:: owner[snap[r]] == FREE -> g = 0	/* gone or zombie */ \
 	:: else -> \
 		if \
-		:: att[snap[r]] -> g = 1	/* L111-116: segment attached */ \
+		:: att[snap[r]] -> g = 1	/* segment attached */ \
 		:: else -> \
 			if \
-			:: snapfresh[r] -> g = 1	/* L118-121: started before */ \
-			:: else -> g = 2	/* L127: pid reused */ \
+			:: snapfresh[r] -> g = 1	/* started before */ \
+			:: else -> g = 2	/* pid reused */ \
 			fi \
 		fi \
 	fi
 #endif
 
-/* nf_guarded_kill() (guard.c L133-177): pidfd, guard, send, one step. */
+/* nf_guarded_kill() (guard.c): pidfd, guard, send, one step. */
 inline gkill(r, g, KILL)
 {
 	GUARD(r, g);
@@ -444,20 +445,20 @@ dead:
 }
 
 /*
- * exec_server() L775-783 and what follows: the process me of run r writes
+ * exec_server() and what follows: the process me of run r writes
  * 'G' to the holder (and, with -d, a zero to the foreground) and execs; the lock fd closes (O_CLOEXEC, pidfile.c
- * lockpath() L285-286), and so does the holder's pipe.
+ * lockpath()), and so does the holder's pipe.
  */
 inline become_server(r, me)
 {
 	byte c;
 
-	/* L775-776: 'G' to the holder. */
+	/* 'G' to the holder. */
 	if
 	:: atomic { unref(r); died(me); goto dead }
 	:: gword[r] = 1
 	fi;
-	/* L783 execvp: now the server; the lock fd closes. */
+	/* execvp: now the server; the lock fd closes. */
 	atomic {
 		assert(ninst == 0);			/* P1 */
 		ninst++;
@@ -498,17 +499,17 @@ inline become_server(r, me)
 #endif
 }
 
-/* ---- the holder: hold() L311-421 ---- */
+/* ---- the holder: hold() (src/nfrestart-hold.c) ---- */
 
 proctype Holder(byte r; byte old; bool kn)
 {
 	bool daemonized;
 
-	/* L322-328: wait for 'G'; end of file without it: give up. */
+	/* Wait for 'G'; end of file without it: give up. */
 	if
 	:: atomic { gword[r] -> skip }
 #ifdef SYSTEMD
-	/* hold() L330: sd_held() before the exit, the lock still held. */
+	/* hold(): sd_held() before the exit, the lock still held. */
 	:: atomic { !gword[r] && (sgone[r] || sclosed[r]) -> goto sdout }
 #else
 	:: atomic { !gword[r] && sgone[r] -> unref(r); goto out }
@@ -517,30 +518,30 @@ proctype Holder(byte r; byte old; bool kn)
 	:: atomic { unref(r); goto out }
 #endif
 	fi;
-	/* L332-417, polled every 2 ms: modelled as steps taken when enabled. */
+	/* Its loop, polled every 2 ms and then less often: modelled as steps taken when enabled. */
 end_hold:
 	do
-	/* L343-358: the PID file names a live process other than the old
+	/* The PID file names a live process other than the old
 	 * one (and not the process that will exec, until it has exec'd:
-	 * execd, L336-342, is the end of file on the pipe). */
+	 * execd is the end of file on the pipe). */
 	:: atomic { pf_st == NAMES && pf_pid != old &&
 	    (pf_pid != spid[r] || sexec[r] || sgone[r]) &&
 	    owner[pf_pid] != FREE -> unref(r); goto out }
-	/* L367-408: the server died: exit status 0 means it daemonized. */
+	/* server_ended(): the server died: exit status 0 means it daemonized. */
 	:: atomic { !daemonized && sgone[r] ->
 		if
 #ifdef KERNEL_TELLS
 		:: sexit0[r] -> daemonized = 1
 		:: !sexit0[r] -> unref(r); goto out
 #else
-		:: sexit0[r] -> daemonized = 1	/* status read (L389-394) */
-		:: !sexit0[r] -> unref(r); goto out	/* read: a failure (L403-405) */
+		:: sexit0[r] -> daemonized = 1	/* status read */
+		:: !sexit0[r] -> unref(r); goto out	/* read: a failure */
 		/* Unknown: only without -d (with it, the holder is the
-		 * server's parent and waitpid tells it, L370-377). */
+		 * server's parent and waitpid tells it). */
 #ifdef READY_TIMEOUT_GIVEN
-		:: !kn -> daemonized = 1	/* --ready-timeout (L395-402) */
+		:: !kn -> daemonized = 1	/* --ready-timeout */
 #else
-		:: !kn -> unref(r); goto out	/* a failure (L403-405) */
+		:: !kn -> unref(r); goto out	/* a failure */
 #endif
 #endif
 		fi }
@@ -573,7 +574,7 @@ out:
 }
 
 /*
- * prefork_holder() L702-748: pipe, fork twice, the holder inherits the
+ * prefork_holder(): pipe, fork twice, the holder inherits the
  * lock fd. Under HOLDER_FORK_FAILS the fork may fail: the callers give up
  * before any signal (see Run).
  */
@@ -587,13 +588,13 @@ inline prefork(r, old, kn)
 #endif
 }
 
-/* ---- -d: the second child, which will exec (prepare_daemon() L841-937) ---- */
+/* ---- -d: the second child, which will exec (prepare_daemon()) ---- */
 
 proctype Pre(byte r; byte me; byte old)
 {
 	byte i;
 
-	/* L916-919: wait for the go; end of file without it: exit 0. */
+	/* Wait for the go; end of file without it: exit 0. */
 	if
 	:: atomic { goword[r] -> skip }
 #ifdef SYSTEMD
@@ -611,7 +612,7 @@ proctype Pre(byte r; byte me; byte old)
 #endif
 	:: atomic { unref(r); died(me); goto dead }
 	fi;
-	/* L920 exec_server(). */
+	/* exec_server(). */
 	become_server(r, me);
 dead:
 	skip
@@ -696,8 +697,8 @@ proctype Run(byte r)
 	 * as the crash offered before the forks below, so they offer none
 	 * (nor does ws_arm(), whose pidfd only this run reads).
 	 */
-	/* 2. L1260-1285 nf_pidfile_read(): absent, empty (with -S/-I: the
-	 * segment check decides, L1274-1281), our own PID (L1268), a PID. */
+	/* 2. find_old(), read_old(): absent, empty (with -S/-I: the
+	 * segment check decides), our own PID, a PID. */
 	if
 	:: atomic { true ->
 		if
@@ -708,9 +709,9 @@ proctype Run(byte r)
 			snapdead[r] = 0
 		fi }
 	fi;
-	/* L1286-1324 nf_guard(): OK is the old server; gone: nothing to
+	/* judge_old(), nf_guard(): OK is the old server; gone: nothing to
 	 * stop; stale: refuse if it looks like the server (lookalike()
-	 * L470-492: its name, or the segment), else an innocent process. */
+	 * its name, or the segment), else an innocent process. */
 	if
 	:: atomic { true ->
 		if
@@ -727,7 +728,7 @@ proctype Run(byte r)
 		:: else
 		fi }
 	fi;
-	/* L1325-1329 still_attached(): no old server but the segment is
+	/* still_attached(): no old server but the segment is
 	 * attached: refuse (5). */
 	if
 	:: atomic { true ->
@@ -745,26 +746,25 @@ proctype Run(byte r)
 #endif
 	opsig(r);
 
-	/* L1360-1366: everything that forks, before the signal. */
+	/* prepare_new(): everything that forks, before the signal. */
 	if
 	:: goto crash
 	:: atomic { true ->
 		if
 		:: dflag ->
-			/* prepare_daemon(): fork, setsid, pipe, fork
-			 * (L860-879); the pid comes back on the tell pipe
-			 * (L913-915, L928-935). */
+			/* prepare_daemon(): fork, setsid, pipe, fork; the
+			 * pid comes back on the tell pipe. */
 			PICK(s);
 			if
-			:: s == 0 -> goto quit		/* L874-879: exit 3 */
+			:: s == 0 -> goto quit		/* exit 3 */
 #ifdef HOLDER_FORK_FAILS
 			/* The holder's pipe failed in the first child: it
 			 * tells why instead of a PID, and exits. */
-			:: s != 0 -> goto quit		/* L874-879: exit 3 */
+			:: s != 0 -> goto quit		/* exit 3 */
 #endif
 			:: s != 0 ->
-				/* The first child is the holder (middle_holds()
-				 * L815-833), the second will exec. */
+				/* The first child is the holder (middle_holds()),
+				 * the second will exec. */
 				prefork(r, old, 1);
 				born(s, NFR);
 				spid[r] = s;
@@ -774,7 +774,7 @@ proctype Run(byte r)
 		:: else ->
 #ifdef HOLDER_FORK_FAILS
 			if
-			:: goto quit	/* L1362-1366: exit 3, before any signal */
+			:: goto quit	/* exit 3, before any signal */
 			:: prefork(r, old, 0)
 			fi
 #else
@@ -794,10 +794,10 @@ proctype Run(byte r)
 	:: atomic { sgone[r] -> goto quit }
 	fi;
 #endif
-	/* 4. L1369-1373 stop_old() -> nf_run_sched_for() (wait.c L351-440). */
+	/* 4. stop_old() -> signal_old() -> nf_watch() (wait.c). */
 	if
 	:: old != 0 ->
-		/* wait.c L368 ws_arm(): pidfds open before the first signal. */
+		/* wait.c ws_arm(): pidfds open before the first signal. */
 		if
 		:: goto crash
 		:: atomic { tgt[r] = old;
@@ -807,7 +807,7 @@ proctype Run(byte r)
 #endif
 		   }
 		fi;
-		/* wait.c L381-395: the first signal, through the guard. */
+		/* wait.c nf_watch(): the first signal. */
 		if
 #ifdef BROKEN_REJUDGE
 		:: atomic { !tgtgone[r] -> gkill(r, g, 0);
@@ -826,7 +826,7 @@ proctype Run(byte r)
 #endif
 		:: atomic { tgtgone[r] -> skip }
 		fi;
-		/* wait.c L425-437: wait for the exit, or the step's time. */
+		/* wait.c ws_run(): wait for the exit, or the step's time. */
 		if
 		:: atomic { tgtgone[r] -> skip }
 		:: goto crash
@@ -859,7 +859,7 @@ proctype Run(byte r)
 #endif
 				:: goto crash
 				fi
-			:: else -> goto quit	/* L618-622: 124, nothing started */
+			:: else -> goto quit	/* 124, nothing started */
 			fi
 		fi
 	:: else
@@ -873,7 +873,7 @@ proctype Run(byte r)
 	:: atomic { mainpid = spid[r]; sdold[r] = old; sdoldgone[r] = 1 }
 	fi;
 #endif
-	/* 5. L1376-1384 wait_detached(): nobody attached any more, or -t. */
+	/* 5. wait_detached(): nobody attached any more, or -t. */
 	if
 	:: old != 0 ->
 		if
@@ -889,7 +889,7 @@ proctype Run(byte r)
 	fi;
 
 	opsig(r);
-	/* 6. L1386 remove_pidfile() L627-651: refuse (5) if the file names
+	/* 6. remove_pidfile(): refuse (5) if the file names
 	 * a live process (not our own PID, NF_PF_SELF) other than the one
 	 * read at step 2; else unlink. */
 	if
@@ -901,15 +901,15 @@ proctype Run(byte r)
 	fi;
 	if
 	:: goto crash
-	:: pf_st = ABSENT			/* L645 unlink */
+	:: pf_st = ABSENT			/* unlink */
 	fi;
 
 	opsig(r);
 	/* 7-8. */
 	if
 	:: dflag ->
-		/* launch_daemon() L961: the go; L970-977: read until the exec
-		 * closes the tell pipe, or the process dies. */
+		/* launch_daemon(): the go; then read until the exec closes
+		 * the tell pipe, or the process dies. */
 		if
 		:: goto crash
 		:: goword[r] = 1
@@ -920,7 +920,7 @@ proctype Run(byte r)
 		:: goto crash
 		fi
 	:: else ->
-		/* L1397 exec_server(). */
+		/* exec_server(). */
 		become_server(r, me)
 	fi;
 	goto gone;

@@ -3,7 +3,7 @@
 # make demo: a live handoff. A fixture game server counts in shared memory;
 # nfrestart replaces it three times and the count goes on.
 set -u
-TOP=$(cd "$(dirname "$0")/.." && pwd)
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
 PATH=$TOP/bin:$TOP/tests/bin:$PATH
 ID=1.13.1.1
 SV="-S GameServer -I $ID"

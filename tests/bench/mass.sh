@@ -1,9 +1,10 @@
 #!/bin/sh
 # nfhandoff - SPDX-License-Identifier: ISC - see LICENSE
-# Density benchmark: 1000 fixture servers restarted at once (xargs -P),
+# Mass restart (make density's, as a benchmark): 1000 fixture servers
+# restarted at once (xargs -P),
 # by nfrestart and, in the same run, by floordaemon (the least a detached
 # restart with readiness can do: signal, pidfd wait, fork, exec, look at
-# the ready file; no checks, no lock). Each run is tests/density.sh with
+# the ready file; no checks, no lock). Each run is tests/density/run.sh with
 # its checks; this prints the whole mass restart against the slowest old
 # server's own shutdown (the goal is <= 1.2x), each tool's overhead above
 # that shutdown, the ratio of those overheads, and peak memory.
@@ -12,7 +13,7 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 out=$(mktemp)
 for w in floor nfrestart; do
 	echo "density bench: $w ..." >&2
-	DENSITY_WITH=$w sh "$TOP/tests/density.sh" > "$out.$w" 2>&1 || {
+	DENSITY_WITH=$w sh "$TOP/tests/density/run.sh" > "$out.$w" 2>&1 || {
 		cat "$out.$w"
 		rm -f "$out" "$out.floor" "$out.nfrestart"
 		exit 1

@@ -10,7 +10,7 @@
 # server's own shutdown time (the goal is <= 1.2x), and peak memory.
 #
 #   make density                      (CI)
-#   DENSITY_N=200 DENSITY_DELAY=1000 sh tests/density.sh
+#   DENSITY_N=200 DENSITY_DELAY=1000 sh tests/density/run.sh
 #   DENSITY_WITH=floor ...            the same job done by floordaemon
 #                                     (tests/bench), the least it can cost
 #   DENSITY_V=-v DENSITY_KEEP=1 ...    nfrestart -v, the work dir kept
@@ -18,7 +18,7 @@
 # Runs in a private PID+IPC+mount namespace with tests/bin/nfinit as init:
 # it sends real signals as root, and its segments must not meet the
 # machine's.
-TOP=$(cd "$(dirname "$0")/.." && pwd)
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
 N=${DENSITY_N:-1000}
 DELAY=${DENSITY_DELAY:-3000}	# each old server's shutdown, ms
 WITH=${DENSITY_WITH:-nfrestart}

@@ -1,6 +1,7 @@
 #!/bin/sh
 # nfhandoff - SPDX-License-Identifier: ISC - see LICENSE
-# make model: check src/nfrestart.pml (the restart protocol) with spin over
+# make model: check tests/model/nfrestart.pml (the restart protocol) with
+# spin over
 # every interleaving. The real model must verify P1-P4 (and, under
 # systemd, P5); every variant that breaks the protocol, or stands for a documented limitation, must yield a
 # counterexample to the property it is listed with. Exit 0 only when every
@@ -8,12 +9,12 @@
 #
 # MODEL_FULL=1 also checks P3, and the daemonizing variant with --ready-timeout,
 # with each run choosing its options, and P3 under systemd (slower).
-TOP=$(cd "$(dirname "$0")/.." && pwd)
-MODEL=$TOP/src/nfrestart.pml
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+MODEL=$TOP/tests/model/nfrestart.pml
 
 for t in spin gcc; do
 	if ! command -v $t > /dev/null 2>&1; then
-		echo "model.sh: $t not found (Debian: apt-get install spin gcc)" >&2
+		echo "model: $t not found (Debian: apt-get install spin gcc)" >&2
 		exit 1
 	fi
 done
@@ -46,7 +47,7 @@ check() {
 			./pan -a -f -m2000000 > pan.out 2>&1
 		fi
 		exit 0
-	) || { echo "model.sh: $name: spin or gcc failed:" >&2
+	) || { echo "model: $name: spin or gcc failed:" >&2
 		cat "$d"/*.out >&2; bad=1; return; }
 	out=$d/pan.out
 	errs=$(sed -n 's/.*errors: \([0-9]*\).*/\1/p' "$out")
