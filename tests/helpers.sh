@@ -14,16 +14,57 @@ need_ns() {
 	exit 77
 }
 
+# A case that fails says what it wanted and what it got, on stderr (the
+# harness prints it under FAIL; of its own it can tell only the exit
+# status):
+#   no WANTED [GOT]       say so (GOT: "not so"); returns 1, the case is
+#                         marked missed (winhelpers.sh's verdict)
+#   is GOT WANTED [WHAT]  0 when GOT is WANTED; else says both, returns 1
+#   miss RC WANTED [GOT]  say so, and r=RC (for cases that end in exit $r)
+#   fail WANTED [GOT]     say so, and end the case: exit 1
+#   has FILE RE           a line of FILE matches RE, or say what it holds
+no() {
+	printf 'wanted: %s\n   got: %s\n' "$1" "${2:-not so}" >&2
+	_missed=1
+	return 1
+}
+
+is() {
+	[ "$1" = "$2" ] && return 0
+	no "${3:+$3: }'$2'" "${3:+$3: }'$1'"
+}
+
+miss() {
+	_rc=$1
+	shift
+	no "$@"
+	r=$_rc
+}
+
+fail() {
+	no "$@"
+	exit 1
+}
+
+# has FILE RE: a line of FILE matches RE (grep's), or say what FILE holds.
+has() {
+	grep -q -- "$2" "$1" 2> /dev/null && return 0
+	no "$1 matching /$2/" "$(head -c 300 "$1" 2> /dev/null | tr '\n' ' ')"
+}
+
 # waitfor TENTHS CMD...: run CMD until it succeeds, at most TENTHS/10 s.
 waitfor() {
 	_n=$1
+	_t=$1
 	shift
 	while [ "$_n" -gt 0 ]; do
 		"$@" 2> /dev/null && return 0
 		sleep 0.1
 		_n=$((_n - 1))
 	done
-	echo "waitfor: gave up on: $*" >&2
+	# Said, not marked missed: some cases wait for what must not come.
+	printf 'wanted: within %s.%s s: %s\n   got: it never succeeded\n' \
+	    $((_t / 10)) $((_t % 10)) "$*" >&2
 	return 1
 }
 
@@ -35,8 +76,12 @@ serve() {
 	shift 2
 	rm -f "${_s}_${_i}.pid"
 	nfserver -S "$_s" -I "$_i" "$@" > /dev/null 2>> "${_s}_${_i}.log" &
-	waitfor 50 test -s "${_s}_${_i}.pid" || return 1
-	waitfor 50 grep -q "RECOVER\|INIT" "${_s}_${_i}.log" || return 1
+	waitfor 50 test -s "${_s}_${_i}.pid" &&
+	    waitfor 50 grep -q "RECOVER\|INIT" "${_s}_${_i}.log" || {
+		no "fixture server $_s $_i running, with its segment" \
+		    "log: $(tr '\n' ' ' < "${_s}_${_i}.log" 2> /dev/null)"
+		return 1
+	}
 	cat "${_s}_${_i}.pid"
 }
 
