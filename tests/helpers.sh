@@ -52,10 +52,13 @@ has() {
 	no "$1 matching /$2/" "$(head -c 300 "$1" 2> /dev/null | tr '\n' ' ')"
 }
 
-# waitfor TENTHS CMD...: run CMD until it succeeds, at most TENTHS/10 s.
+# waitfor TENTHS CMD...: run CMD until it succeeds, at most TENTHS/10 s
+# times NF_WAIT_SCALE (default 3): a bound for a wait on an event, which
+# another suite on the same cores may slow down; no case waits for what
+# must not come.
 waitfor() {
-	_n=$1
-	_t=$1
+	_n=$(($1 * ${NF_WAIT_SCALE:-3}))
+	_t=$_n
 	shift
 	while [ "$_n" -gt 0 ]; do
 		"$@" 2> /dev/null && return 0
