@@ -83,7 +83,7 @@ bin/nfrestart: $(NFRSRC) $(NFRHDR) $(LIBSRC) $(LIBHDR)
 	$(CC) $(CFLAGS) $(LTO) $(LDFLAGS) -o $@ $(NFRSRC) $(LIBSRC)
 
 tests/bin/nfserver: tests/fixtures/nfserver.c tests/fixtures/nfxhdr.c \
-	    tests/fixtures/nfxhdr.h src/lib/libnf.a $(LIBHDR)
+	    tests/fixtures/nfxhdr.h tests/fixtures/num.h src/lib/libnf.a $(LIBHDR)
 	mkdir -p tests/bin
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/fixtures/nfserver.c \
 	    tests/fixtures/nfxhdr.c src/lib/libnf.a
@@ -108,7 +108,7 @@ bin/nfrestart.exe: src/nfrestart-win.c $(WINLIB) $(LIBHDR) src/lib/winsig.h
 	    echo "note: $(WINCC) not found: $@ not built (apt-get install gcc-mingw-w64-x86-64)"; \
 	fi
 
-tests/bin/winpeer.exe: tests/fixtures/winpeer.c
+tests/bin/winpeer.exe: tests/fixtures/winpeer.c tests/fixtures/num.h
 	@mkdir -p tests/bin
 	@if command -v $(WINCC) > /dev/null 2>&1; then \
 	    echo "$(WINCC) $(WINCFLAGS) $(WINLDFLAGS) -o $@ tests/fixtures/winpeer.c"; \

@@ -44,14 +44,9 @@ cmd_read(struct nf_addr *a)
 static int
 judge(struct nf_addr *a, struct nf_pidfile *pf, struct nf_verdict *vd)
 {
-	struct nf_target t = { 0 };
+	struct nf_target t;
 
-	t.pid = pf->pid;
-	t.pf = pf;
-	t.name = a->name;
-	t.has_key = a->has_key;
-	t.key = a->key;
-	nf_target_like(&t, a, NULL);
+	nf_target_init(&t, a, pf, NULL);
 	nf_guard(&t, vd);
 	if (vd->evidence[0])
 		nf_debug("%d: %s", (int)pf->pid, vd->evidence);

@@ -137,10 +137,8 @@ sd_send(const char *fmt, ...)
 	size_t n;
 
 	va_start(ap, fmt);
-	n = nf_vfmt(buf, sizeof(buf), fmt, ap);
+	n = nf_vfmtw(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (n >= sizeof(buf))
-		n = sizeof(buf) - 1;
 	if (nf_verbose) {
 		char d[256];
 

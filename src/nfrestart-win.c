@@ -925,7 +925,6 @@ parse(int argc, char **argv)
 	const char *sigarg = NULL, *schedarg = NULL, *why;
 	int c;
 
-	o.sig = nf_default_sig(1);	/* its events are NFShmXFrame's */
 	o.tmo = -1;
 	o.hold_ms = NF_WIN_HOLD_MS;
 	o.ready_ms = NF_READY_MS;
@@ -988,8 +987,7 @@ parse(int argc, char **argv)
 		o.cmd = argv;
 
 	/* Validate everything before acting on anything. */
-	if (sigarg && nf_parse_sig(sigarg, &o.sig, &why) < 0)
-		nf_die(NF_USAGE, "-s %s: %s", sigarg, why);
+	o.sig = nf_esig(sigarg, 1);	/* its events are NFShmXFrame's */
 	checksig(o.sig, "-s");
 	if (schedarg) {
 		if (nf_parse_sched(schedarg, o.sig, &o.sc, &why) < 0)

@@ -333,13 +333,10 @@ resolve(const char *cmd, char *path, size_t n, const char **why)
 static void
 old_target(struct nf_target *t, struct nf_pidfile *pf)
 {
-	memset(t, 0, sizeof(*t));
-	t->pid = pf->pid;
-	t->pf = pf;
-	t->name = o.a.name;
+	nf_target_init(t, &o.a, pf, o.cmd ? o.cmd[0] : NULL);
+	/* Its segment: -S/-I's, or the first --shm (not in o.a). */
 	t->has_key = o.nshm > 0;
 	t->key = o.nshm ? o.shm[0] : 0;
-	nf_target_like(t, &o.a, o.cmd ? o.cmd[0] : NULL);
 }
 
 /*
@@ -789,9 +786,7 @@ parse(int argc, char **argv)
 			}
 		}
 	}
-	o.sig = nf_default_sig(o.a.server || o.nshm);
-	if (sarg && nf_parse_sig(sarg, &o.sig, &why) < 0)
-		nf_die(NF_USAGE, "-s %s: %s", sarg, why);
+	o.sig = nf_esig(sarg, o.a.server || o.nshm);
 	if (rarg) {
 		if (nf_parse_sched(rarg, o.sig, &o.sched, &why) < 0)
 			nf_die(NF_USAGE, "-r %s: %s", rarg, why);

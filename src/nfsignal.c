@@ -113,7 +113,7 @@ main(int argc, char **argv)
 	struct nf_addr a = { 0 };
 	struct nf_pidfile pf;
 	struct nf_target t = { 0 };
-	const char *sigarg = NULL, *why;
+	const char *sigarg = NULL;
 	char sn[32];
 	int c, sig, rc = -1;
 
@@ -139,28 +139,20 @@ main(int argc, char **argv)
 	}
 	argc -= nf_optind;
 	argv += nf_optind;
-	if (sigarg) {
-		if (nf_parse_sig(sigarg, &sig, &why) < 0)
-			nf_die(NF_USAGE, "-s %s: %s", sigarg, why);
-	} else
-		sig = nf_default_sig(nf_addr_nfx(&a));
+	sig = nf_esig(sigarg, nf_addr_nfx(&a));
 	nf_signame(sig, sn, sizeof(sn));
 	nf_eaddr_finish(&a, 0);
 	if (a.pidfile && argc)
 		nf_die(NF_USAGE, "give -p FILE (or -S SERVER -I ID) or PIDs, "
 		    "not both");
-	t.name = a.name;
-	t.has_key = a.has_key;
-	t.key = a.key;
-	nf_target_like(&t, &a, NULL);
 	if (a.pidfile) {
 		nf_pidfile_read(a.pidfile, a.unsafe, &pf);
 		if (pf.status != NF_PF_OK)
 			nf_exit(nf_pidfile_report(&pf));
-		t.pid = pf.pid;
-		t.pf = &pf;
+		nf_target_init(&t, &a, &pf, NULL);
 		nf_exit(one(&t, sig, sn));
 	}
+	nf_target_init(&t, &a, NULL, NULL);
 	{
 		size_t n;
 		pid_t *pids = nf_eread_pids(argc, argv, &n);

@@ -107,15 +107,10 @@ main(int argc, char **argv)
 	}
 	argc -= nf_optind;
 	argv += nf_optind;
-	if (sigarg) {
-		if (!sched)
-			nf_die(NF_USAGE, "-s %s: -s is the signal of a bare -r DUR; "
-			    "nfwait sends nothing without -r (nfsignal sends)",
-			    sigarg);
-		if (nf_parse_sig(sigarg, &sig, &why) < 0)
-			nf_die(NF_USAGE, "-s %s: %s", sigarg, why);
-	} else
-		sig = nf_default_sig(nf_addr_nfx(&a));
+	if (sigarg && !sched)
+		nf_die(NF_USAGE, "-s %s: -s is the signal of a bare -r DUR; nfwait "
+		    "sends nothing without -r (nfsignal sends)", sigarg);
+	sig = nf_esig(sigarg, nf_addr_nfx(&a));
 	if (sched && nf_parse_sched(sched, sig, &sc, &why) < 0)
 		nf_die(NF_USAGE, "-r %s: %s", sched, why);
 	nf_eaddr_finish(&a, 0);
@@ -145,12 +140,8 @@ main(int argc, char **argv)
 			nf_info("%d: not waited for: is ourselves", (int)p[i]);
 			continue;
 		}
+		nf_target_init(&t[k], &a, a.pidfile ? &pf : NULL, NULL);
 		t[k].pid = p[i];
-		t[k].pf = a.pidfile ? &pf : NULL;
-		t[k].name = a.name;
-		t[k].has_key = a.has_key;
-		t[k].key = a.key;
-		nf_target_like(&t[k], &a, NULL);
 		k++;
 	}
 	/*

@@ -57,17 +57,23 @@ has() {
 # another suite on the same cores may slow down; no case waits for what
 # must not come.
 waitfor() {
-	_n=$(($1 * ${NF_WAIT_SCALE:-3}))
-	_t=$_n
+	_t=$(($1 * ${NF_WAIT_SCALE:-3}))
 	shift
-	while [ "$_n" -gt 0 ]; do
-		"$@" 2> /dev/null && return 0
-		sleep 0.1
-		_n=$((_n - 1))
-	done
-	# Said, not marked missed: some cases wait for what must not come.
+	looks 0.1 "$_t" "$@" && return 0
 	printf 'wanted: within %s.%s s: %s\n   got: it never succeeded\n' \
 	    $((_t / 10)) $((_t % 10)) "$*" >&2
+	return 1
+}
+
+# looks DELAY N CMD...: CMD until it succeeds, N looks DELAY s apart.
+looks() {
+	_d=$1 _n=$2
+	shift 2
+	while [ "$_n" -gt 0 ]; do
+		"$@" 2> /dev/null && return 0
+		sleep "$_d"
+		_n=$((_n - 1))
+	done
 	return 1
 }
 

@@ -99,28 +99,30 @@ _nf_pidfiles() {
 	done
 }
 
+# _nf_pidfield F PREFIX CUR DIR OTHER: field F (1 the server, 2 the ID)
+# of the PID files in DIR, each once; with OTHER non-empty, only those
+# whose other field is OTHER.
+_nf_pidfield() {
+	local s i v o seen=' '
+	while read -r s i; do
+		if [[ $1 == 1 ]]; then v=$s o=$i; else v=$i o=$s; fi
+		[[ -n $5 && $o != "$5" ]] && continue
+		[[ $seen == *" $v "* ]] && continue
+		seen+="$v "
+		_nf_add "$2" "$3" "$v"
+	done < <(_nf_pidfiles "$4")
+}
+
 # _nf_servers PREFIX CUR DIR ID: the servers with a PID file in DIR (with
 # ID non-empty, only those with that ID).
 _nf_servers() {
-	local s i seen=' '
-	while read -r s i; do
-		[[ -n $4 && $i != "$4" ]] && continue
-		[[ $seen == *" $s "* ]] && continue
-		seen+="$s "
-		_nf_add "$1" "$2" "$s"
-	done < <(_nf_pidfiles "$3")
+	_nf_pidfield 1 "$@"
 }
 
 # _nf_ids PREFIX CUR DIR SERVER: the IDs of PID files in DIR (of SERVER
 # only, when it is given).
 _nf_ids() {
-	local s i seen=' '
-	while read -r s i; do
-		[[ -n $4 && $s != "$4" ]] && continue
-		[[ $seen == *" $i "* ]] && continue
-		seen+="$i "
-		_nf_add "$1" "$2" "$i"
-	done < <(_nf_pidfiles "$3")
+	_nf_pidfield 2 "$@"
 }
 
 # _nf_keys PREFIX CUR: the segments `nfshm ls -H` lists (SysV keys and

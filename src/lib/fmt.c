@@ -194,6 +194,14 @@ nf_vfmt(char *buf, size_t n, const char *fmt, va_list ap)
 }
 
 size_t
+nf_vfmtw(char *buf, size_t n, const char *fmt, va_list ap)
+{
+	size_t r = nf_vfmt(buf, n, fmt, ap);
+
+	return r < n ? r : n - 1;
+}
+
+size_t
 nf_fmt(char *buf, size_t n, const char *fmt, ...)
 {
 	va_list ap;

@@ -215,12 +215,17 @@ nf_verdict_code(int v)
 }
 
 void
-nf_target_like(struct nf_target *t, const struct nf_addr *a,
-    const char *command)
+nf_target_init(struct nf_target *t, const struct nf_addr *a,
+    const struct nf_pidfile *pf, const char *command)
 {
 	int n = 0;
 
-	memset(t->like, 0, sizeof(t->like));
+	memset(t, 0, sizeof(*t));
+	t->pf = pf;
+	t->pid = pf ? pf->pid : 0;
+	t->name = a->name;
+	t->has_key = a->has_key;
+	t->key = a->key;
 	if (a->name)
 		t->like[n++] = a->name;
 	if (command)

@@ -160,48 +160,39 @@ vmsg(int ts, const char *fmt, va_list ap)
 	errno = e;
 }
 
+/* vmsg(TS, FMT, ...) with the caller's own arguments. */
+#define VMSG(ts, fmt) do {		\
+	va_list ap;			\
+					\
+	va_start(ap, fmt);		\
+	vmsg(ts, fmt, ap);		\
+	va_end(ap);			\
+} while (0)
+
 void
 nf_warn(const char *fmt, ...)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	vmsg(nf_verbose, fmt, ap);
-	va_end(ap);
+	VMSG(nf_verbose, fmt);
 }
 
 void
 nf_info(const char *fmt, ...)
 {
-	va_list ap;
-
-	if (nf_quiet)
-		return;
-	va_start(ap, fmt);
-	vmsg(nf_verbose, fmt, ap);
-	va_end(ap);
+	if (!nf_quiet)
+		VMSG(nf_verbose, fmt);
 }
 
 void
 nf_debug(const char *fmt, ...)
 {
-	va_list ap;
-
-	if (!nf_verbose)
-		return;
-	va_start(ap, fmt);
-	vmsg(1, fmt, ap);
-	va_end(ap);
+	if (nf_verbose)
+		VMSG(1, fmt);
 }
 
 _Noreturn void
 nf_die(int code, const char *fmt, ...)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	vmsg(nf_verbose, fmt, ap);
-	va_end(ap);
+	VMSG(nf_verbose, fmt);
 	nf_exit(code);
 }
 
@@ -220,18 +211,12 @@ nf_usage_die(const char *usage)
 	_exit(NF_USAGE);
 }
 
-void
-nf_out(const char *fmt, ...)
+static void
+vout(const char *fmt, va_list ap)
 {
 	char buf[4096];
-	va_list ap;
-	size_t n;
+	size_t n = nf_vfmtw(buf, sizeof(buf), fmt, ap);
 
-	va_start(ap, fmt);
-	n = nf_vfmt(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n >= sizeof(buf))
-		n = sizeof(buf) - 1;
 	if (olen + n > sizeof(obuf))
 		nf_eoutflush();
 	memcpy(obuf + olen, buf, n);
@@ -239,15 +224,25 @@ nf_out(const char *fmt, ...)
 }
 
 void
-nf_plan(const char *step, const char *fmt, ...)
+nf_out(const char *fmt, ...)
 {
-	char buf[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	nf_vfmt(buf, sizeof(buf), fmt, ap);
+	vout(fmt, ap);
 	va_end(ap);
-	nf_out("%s\t%s\n", step, buf);
+}
+
+void
+nf_plan(const char *step, const char *fmt, ...)
+{
+	va_list ap;
+
+	nf_out("%s\t", step);
+	va_start(ap, fmt);
+	vout(fmt, ap);
+	va_end(ap);
+	nf_out("\n");
 }
 
 void

@@ -46,6 +46,8 @@ enum {
 /* %s %c %d %u %x with l/ll/z, width and '0'; %m is strerror(errno). */
 size_t nf_vfmt(char *buf, size_t n, const char *fmt, va_list ap);
 size_t nf_fmt(char *buf, size_t n, const char *fmt, ...);
+/* As nf_vfmt, but what it wrote: at most N - 1 bytes. */
+size_t nf_vfmtw(char *buf, size_t n, const char *fmt, va_list ap);
 /* Now in UTC to the millisecond (2026-12-06T15:04:05.123Z), for -v. */
 void nf_utc(char *buf, size_t n);
 /* A Windows command line by MSVCRT's rules: ARGV (argv[0] the program,
@@ -89,10 +91,11 @@ struct nf_sched {
 	struct nf_step step[NF_SCHED_MAX];
 };
 int nf_parse_sig(const char *s, int *sig, const char **why);
-/* The signal sent when none is given: NFShmXFrame's restart (31) to a
+/* The signal of -s ARG (dies 2 on a bad one); without -s (ARG NULL) the
+ * default, chosen here for every tool: NFShmXFrame's restart (31) to a
  * server addressed as NFShmXFrame's (NFX: -S/-I or --shm), TERM to any
  * other (31 is SIGSYS: a server without a handler dumps core). */
-int nf_default_sig(int nfx);
+int nf_esig(const char *arg, int nfx);
 /* After an unknown option such as -USR2: add "-s USR2" to the message. */
 void nf_sigopt_hint(void);
 const char *nf_signame(int sig, char *buf, size_t n);
@@ -345,10 +348,11 @@ struct nf_verdict {
 int nf_guard(const struct nf_target *t, struct nf_verdict *vd);
 /* The exit code a verdict stands for when nothing was done: 0, 1, 3, 5. */
 int nf_verdict_code(int v);
-/* Fill T's look-alike names from an address (--name, -S/-I's title) and
- * COMMAND (or NULL). */
-void nf_target_like(struct nf_target *t, const struct nf_addr *a,
-    const char *command);
+/* T as an address says it (-p's file PF or NULL, --name, --shm or -S/-I's
+ * segment, the look-alike names: --name, COMMAND or NULL, -S/-I's title);
+ * its pid PF's, or 0 for the caller to set. */
+void nf_target_init(struct nf_target *t, const struct nf_addr *a,
+    const struct nf_pidfile *pf, const char *command);
 /* Guarded signal: pidfd first, checks, send. Returns NF_G_* or, for a
  * failed send, -errno. */
 int nf_guarded_kill(const struct nf_target *t, int sig, struct nf_verdict *vd);

@@ -92,9 +92,16 @@ nf_parse_sig(const char *s, int *sig, const char **why)
 }
 
 int
-nf_default_sig(int nfx)
+nf_esig(const char *arg, int nfx)
 {
-	return nfx ? NF_SIG_RESTART : SIGTERM;
+	const char *why;
+	int sig;
+
+	if (!arg)
+		return nfx ? NF_SIG_RESTART : SIGTERM;
+	if (nf_parse_sig(arg, &sig, &why) < 0)
+		nf_die(NF_USAGE, "-s %s: %s", arg, why);
+	return sig;
 }
 
 /* nfsignal -USR2, as kill(1) is typed: say how it is written here. */

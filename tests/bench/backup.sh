@@ -14,44 +14,17 @@
 # (default 1 GiB). Runs in private IPC, mount and PID namespaces (root and
 # unshare(1)) on tmpfs mounts of its own; kernel.shmmax/shmall are raised in
 # that IPC namespace only when too small.
-set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-BYTES=${NF_BENCH_BYTES:-1073741824}
-RUNS=${NF_BENCH_RUNS:-5}
-KEY=0x7e5e0002
-
-if [ -z "${NF_BENCH_NS:-}" ]; then
-	if [ "$(id -u)" != 0 ] || ! command -v unshare > /dev/null 2>&1 ||
-	    ! unshare --ipc --mount --pid --fork --mount-proc true 2> /dev/null
-	then
-		echo "bench backup: skipped: needs root and unshare (private IPC," \
-		    "mount and PID namespaces)"
-		exit 0
-	fi
-	NF_BENCH_NS=1 exec unshare --ipc --mount --pid --fork --mount-proc \
-	    "$TOP/tests/bin/nfinit" sh "$0" "$@"
-fi
+RUNS=${NF_BENCH_RUNS:-5} KEY=0x7e5e0002
+. "$TOP/tests/bench/common.sh"	# BYTES, bench_*
+bench_ns backup "$@"
 for t in nfrestart nfshm; do
 	[ -x "$TOP/bin/$t" ] || { echo "bench backup: build first: make" >&2; exit 1; }
 done
 PATH=$TOP/bin:$TOP/tests/bin:$PATH
-have_kb=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
-need_kb=$((BYTES / 1024 * 6))
-if [ -n "$have_kb" ] && [ "$have_kb" -lt "$need_kb" ]; then
-	echo "bench backup: skipped: needs $need_kb KiB of memory, $have_kb KiB available"
-	exit 0
-fi
+bench_mem backup $((BYTES / 1024 * 6)) "segments, copies, backups"
 notes=""
-pg=$(getconf PAGESIZE)
-shmmax=$(cat /proc/sys/kernel/shmmax) shmall=$(cat /proc/sys/kernel/shmall)
-if [ "${#shmmax}" -lt 19 ] && [ "$shmmax" -lt "$BYTES" ]; then
-	echo "$BYTES" > /proc/sys/kernel/shmmax || exit 1
-	notes="$notes kernel.shmmax raised to $BYTES (this IPC namespace only)."
-fi
-if [ "${#shmall}" -lt 19 ] && [ "$shmall" -lt $((BYTES / pg * 3)) ]; then
-	echo $((BYTES / pg * 3)) > /proc/sys/kernel/shmall || exit 1
-	notes="$notes kernel.shmall raised (this IPC namespace only)."
-fi
+bench_shm 3
 
 # The disk: a directory beside the tree's own temporary files; tmpfs: a
 # mount of our own.
@@ -76,14 +49,6 @@ restart() {	# NFRESTART-OPTIONS...
 	while [ "$(grep -c '^start' stamps 2> /dev/null)" -lt 1 ]; do sleep 0.01; done
 	awk '$1 == "exit" { e = $2 } $1 == "start" { s = $2 } END {
 		printf "%d\n", (s - e) / 1000 }' stamps
-}
-t() {	# LABEL CMD...: wall time of CMD in us, appended to times.LABEL
-	_l=$1
-	shift
-	_s=$(date +%s%N)
-	"$@" || { echo "bench backup: failed: $*" >&2; exit 1; }
-	_e=$(date +%s%N)
-	echo $(((_e - _s) / 1000)) >> "times.$_l"
 }
 
 # The first server creates and fills the segment; a backup to restore.

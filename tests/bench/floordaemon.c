@@ -10,37 +10,24 @@
  */
 #define _GNU_SOURCE
 #include <sys/stat.h>
-#include <sys/syscall.h>
 
 #include <fcntl.h>
-#include <poll.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "floorstop.h"
+
 int
 main(int argc, char **argv)
 {
-	struct pollfd p;
 	struct stat st;
-	FILE *f;
-	int pid = 0, fd;
+	int fd, r;
 
-	if (argc < 6 || chdir(argv[1]) < 0 || !(f = fopen(argv[2], "r")))
+	if (argc < 6 || chdir(argv[1]) < 0)
 		return 2;
-	if (fscanf(f, "%d", &pid) != 1 || pid < 2)
-		return 2;
-	fclose(f);
-	if ((fd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
-		return 3;
-	if (syscall(SYS_pidfd_send_signal, fd, atoi(argv[3]), NULL, 0) < 0)
-		return 3;
-	p.fd = fd;
-	p.events = POLLIN;
-	while (poll(&p, 1, -1) < 0)
-		;
-	unlink(argv[2]);
+	if ((r = floor_stop(argv[2], atoi(argv[3]))) != 0)
+		return r;
 	switch (fork()) {
 	case -1:
 		return 3;

@@ -7,34 +7,20 @@
  * usage: floorrestart PIDFILE SIG COMMAND [ARG ...]
  */
 #define _GNU_SOURCE
-#include <sys/syscall.h>
-
-#include <poll.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include "floorstop.h"
 
 int
 main(int argc, char **argv)
 {
-	struct pollfd p;
-	FILE *f;
-	int pid = 0, fd;
+	int r;
 
-	if (argc < 4 || !(f = fopen(argv[1], "r")))
+	if (argc < 4)
 		return 2;
-	if (fscanf(f, "%d", &pid) != 1 || pid < 2)
-		return 2;
-	fclose(f);
-	if ((fd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
-		return 3;
-	if (syscall(SYS_pidfd_send_signal, fd, atoi(argv[2]), NULL, 0) < 0)
-		return 3;
-	p.fd = fd;
-	p.events = POLLIN;
-	while (poll(&p, 1, -1) != 1)
-		;
-	unlink(argv[1]);
+	if ((r = floor_stop(argv[1], atoi(argv[2]))) != 0)
+		return r;
 	execvp(argv[3], argv + 3);
 	return 127;
 }

@@ -40,22 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t got;
-
-static long long
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static void
-on_sig(int s)
-{
-	got = s;
-}
+#include "bench.h"
 
 static void
 die(const char *what)

@@ -9,48 +9,17 @@
 # kernel.shmmax/shmall are per IPC namespace: where they are too small for
 # the segment, they are raised in that namespace only, and the table says
 # so. NF_BENCH_BYTES (default 1 GiB) and NF_BENCH_RUNS (default 7) adjust it.
-set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-BYTES=${NF_BENCH_BYTES:-1073741824}
-RUNS=${NF_BENCH_RUNS:-7}
-KEY=0x7e5e0001
-
-if [ -z "${NF_BENCH_NS:-}" ]; then
-	if [ "$(id -u)" != 0 ] || ! command -v unshare > /dev/null 2>&1 ||
-	    ! unshare --ipc --mount --pid --fork --mount-proc true 2> /dev/null
-	then
-		echo "bench shm: skipped: needs root and unshare (private IPC" \
-		    "and mount namespaces, a tmpfs of its own)"
-		exit 0
-	fi
-	NF_BENCH_NS=1 exec unshare --ipc --mount --pid --fork --mount-proc \
-	    sh "$0" "$@"
-fi
+RUNS=${NF_BENCH_RUNS:-7} KEY=0x7e5e0001
+. "$TOP/tests/bench/common.sh"	# BYTES, bench_*
+bench_ns shm "$@"
 
 PATH=$TOP/bin:$PATH
-have_kb=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
-need_kb=$((BYTES / 1024 * 5))
-if [ -n "$have_kb" ] && [ "$have_kb" -lt "$need_kb" ]; then
-	echo "bench shm: skipped: needs $need_kb KiB of memory" \
-	    "(file, copy, segment, backup, output), $have_kb KiB available"
-	exit 0
-fi
+bench_mem shm $((BYTES / 1024 * 5)) "file, copy, segment, backup, output"
 
 # The segment must fit kernel.shmmax (bytes) and kernel.shmall (pages).
 notes=""
-pg=$(getconf PAGESIZE)
-shmmax=$(cat /proc/sys/kernel/shmmax)
-shmall=$(cat /proc/sys/kernel/shmall)
-if [ "${#shmmax}" -lt 19 ] && [ "$shmmax" -lt "$BYTES" ]; then
-	echo "$BYTES" > /proc/sys/kernel/shmmax || exit 1
-	notes="$notes kernel.shmmax raised from $shmmax to $BYTES (in the" \
-	    "bench's IPC namespace only)."
-fi
-if [ "${#shmall}" -lt 19 ] && [ "$shmall" -lt $((BYTES / pg * 2)) ]; then
-	echo $((BYTES / pg * 2)) > /proc/sys/kernel/shmall || exit 1
-	notes="$notes kernel.shmall raised from $shmall to $((BYTES / pg * 2))" \
-	    "(in the bench's IPC namespace only)."
-fi
+bench_shm 2
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/nfbench.XXXXXX") || exit 1
 mount -t tmpfs -o size=$((BYTES * 4 + 67108864)) nfbench "$dir" || exit 1
@@ -66,15 +35,6 @@ cp src /dev/shm/nfbench && nfshm save -f /nfbench bk &&
     rm /dev/shm/nfbench && nfshm restore bk "$KEY" || exit 1
 want=$(nfshm sum "$KEY")
 
-# t LABEL CMD...: run CMD, append its wall time in microseconds to LABEL.
-t() {
-	_l=$1
-	shift
-	_s=$(date +%s%N)
-	"$@" || { echo "bench shm: failed: $*" >&2; exit 1; }
-	_e=$(date +%s%N)
-	echo $(((_e - _s) / 1000)) >> "times.$_l"
-}
 
 # A first, untimed round: the host may back fresh pages lazily.
 cp src dst && rm dst

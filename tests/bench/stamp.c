@@ -19,22 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t got;
-
-static void
-on(int s)
-{
-	got = s;
-}
-
-static long long
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
+#include "bench.h"
 
 static void
 stamp(const char *f, const char *what, long long t)
@@ -52,7 +37,7 @@ stamp(const char *f, const char *what, long long t)
 int
 main(int argc, char **argv)
 {
-	long long t0 = now();
+	long long t0 = now_ns();
 	char buf[32];
 	int fd, n;
 	struct timespec ts;
@@ -63,8 +48,8 @@ main(int argc, char **argv)
 	}
 	if (argc != 4 && argc != 6)
 		return 2;
-	signal(31, on);
-	signal(SIGTERM, on);
+	signal(31, on_sig);
+	signal(SIGTERM, on_sig);
 	stamp(argv[2], "start", t0);
 	/* The segment first: its PID file says it holds it. */
 	if (argc == 6) {
@@ -91,6 +76,6 @@ main(int argc, char **argv)
 	ts.tv_sec = atoi(argv[3]) / 1000;
 	ts.tv_nsec = (atoi(argv[3]) % 1000) * 1000000L;
 	nanosleep(&ts, NULL);
-	stamp(argv[2], "exit", now());
+	stamp(argv[2], "exit", now_ns());
 	return 0;
 }

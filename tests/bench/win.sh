@@ -115,6 +115,21 @@ while [ $i -lt "$RUNS" ]; do
 done
 FLOOR=$(med floor)
 
+# record WHO LOG WORD: this run's times to LOG's WORD, from old.log's
+# ANSWER and KILL and run.log's LAUNCH, into WHO.ans, .seen, .launch; or
+# one more of WHO's failures.
+record() {
+	a=$(stamp old.log ANSWER) k=$(stamp old.log KILL)
+	l=$(stamp run.log LAUNCH) s=$(stamp "$2" "$3")
+	if [ -n "$a" ] && [ -n "$s" ]; then
+		echo $((s - a)) >> "$1.ans"
+		echo $((s - k)) >> "$1.seen"
+		echo $((s - l)) >> "$1.launch"
+	else
+		eval "${1}_fail=\$((${1}_fail + 1))"
+	fi
+}
+
 scenario() {	# WORK_MS
 	for f in nf.ans nf.seen nf.launch fw.ans fw.seen fw.launch; do : > $f; done
 	nf_fail=0 fw_fail=0 i=0
@@ -123,29 +138,13 @@ scenario() {	# WORK_MS
 		wine winpeer.exe run run.log nfrestart.exe -q -p old.pid -- \
 		    winpeer.exe serve --log new.log --life 0 > /dev/null 2>&1
 		waitlog new.log START
-		a=$(stamp old.log ANSWER) k=$(stamp old.log KILL)
-		l=$(stamp run.log LAUNCH) s=$(stamp new.log START)
-		if [ -n "$a" ] && [ -n "$s" ]; then
-			echo $((s - a)) >> nf.ans
-			echo $((s - k)) >> nf.seen
-			echo $((s - l)) >> nf.launch
-		else
-			nf_fail=$((nf_fail + 1))
-		fi
+		record nf new.log START
 		reap
 
 		old --work "$1"
 		wine winpeer.exe run run.log winpeer.exe send -p old.pid \
 		    --wait 5000 --log send.log > /dev/null 2>&1
-		a=$(stamp old.log ANSWER) k=$(stamp old.log KILL)
-		l=$(stamp run.log LAUNCH) s=$(stamp send.log PROCEED)
-		if [ -n "$a" ] && [ -n "$s" ]; then
-			echo $((s - a)) >> fw.ans
-			echo $((s - k)) >> fw.seen
-			echo $((s - l)) >> fw.launch
-		else
-			fw_fail=$((fw_fail + 1))
-		fi
+		record fw send.log PROCEED
 		reap
 		i=$((i + 1))
 	done

@@ -18,8 +18,14 @@
 static int
 ref_dur(const char *s, long long *ms)
 {
+	static const struct {
+		const char *name;
+		unsigned long long ms;
+	} units[] = { { "", 1000 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 },
+	    { "h", 3600000 } };
 	unsigned long long ip = 0, frac = 0, div = 1, scale;
 	int digits = 0, big = 0;
+	size_t u;
 
 	for (; *s >= '0' && *s <= '9'; s++, digits++) {
 		ip = ip * 10 + (unsigned)(*s - '0');
@@ -32,15 +38,11 @@ ref_dur(const char *s, long long *ms)
 				frac = frac * 10 + (unsigned)(*s - '0'), div *= 10;
 	if (!digits)
 		return -1;
-	if (!strcmp(s, "ms"))
-		scale = 1;
-	else if (!strcmp(s, "s") || !*s)
-		scale = 1000;
-	else if (!strcmp(s, "m"))
-		scale = 60000;
-	else if (!strcmp(s, "h"))
-		scale = 3600000;
-	else
+	/* The units, as a table: another reading than the parser's. */
+	for (scale = 0, u = 0; u < sizeof(units) / sizeof(units[0]); u++)
+		if (!strcmp(s, units[u].name))
+			scale = units[u].ms;
+	if (!scale)
 		return -1;
 	if (big || ip * scale + frac * scale / div > (unsigned long long)MAXMS)
 		return -1;

@@ -30,22 +30,24 @@ static int
 ref_pid(const uint8_t *d, size_t n, unsigned long long max,
     unsigned long long *pid)
 {
-	size_t i = 0, j = n;
+	const uint8_t *p = d, *e = d + n;
 	unsigned long long v = 0;
+	int seen = 0, after = 0;
 
-	while (i < j && ws(d[i]))
-		i++;
-	while (j > i && ws(d[j - 1]))
-		j--;
-	if (i == j)
-		return 1;
-	for (; i < j; i++) {
-		if (d[i] < '0' || d[i] > '9')
+	/* One pass: blanks, then digits, then blanks; anything else, or a
+	 * digit after the trailing blanks, is malformed. */
+	for (; p < e; p++) {
+		if (ws(*p)) {
+			after = seen;
+			continue;
+		}
+		if (after || *p < '0' || *p > '9' ||
+		    (v = v * 10 + (unsigned)(*p - '0')) > max)
 			return -1;
-		v = v * 10 + (d[i] - '0');
-		if (v > max)
-			return -1;
+		seen = 1;
 	}
+	if (!seen)
+		return 1;
 	if (v < 2)
 		return -1;
 	*pid = v;

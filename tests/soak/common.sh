@@ -67,16 +67,12 @@ reaped() {
 	[ ! -e "/proc/$1" ]
 }
 
-# spin MS CMD...: as waitfor, polling every 10 ms, at most MS.
+# spin MS CMD...: as waitfor, polling every 10 ms, at most MS, and a last
+# look then.
 spin() {
-	_n=$(($1 / 10))
+	_m=$1
 	shift
-	while [ "$_n" -gt 0 ]; do
-		"$@" 2> /dev/null && return 0
-		sleep 0.01
-		_n=$((_n - 1))
-	done
-	"$@" 2> /dev/null
+	looks 0.01 $((_m / 10)) "$@" || "$@" 2> /dev/null
 }
 
 # decoy FILE COMM PID: start tests/bin/nf-sigrec as COMM on exactly PID

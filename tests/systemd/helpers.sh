@@ -88,6 +88,37 @@ reloadrc() {
 	prop "$1" ExecReload | sed -n 's/.*status=\([0-9]*\).*/\1/p'
 }
 
+# sc VERB NAME: systemctl VERB nfserver@NAME succeeds, or say how not.
+sc() {
+	C systemctl "$1" "nfserver@$2" && return 0
+	echo "wanted systemctl $1 nfserver@$2 to succeed; got $?;" \
+	    "journal: $(journal "$2" | tail -3 | tr '\n' ' ')"
+	return 1
+}
+
+# started NAME ID: systemctl start succeeds and the unit is up (up below).
+started() {
+	sc start "$1" && up "$1" "$2"
+}
+
+# norestarts NAME: systemd has not restarted the unit, or say how often.
+norestarts() {
+	_nr=$(prop "$1" NRestarts)
+	[ "$_nr" = 0 ] && return 0
+	echo "wanted NRestarts=0 for $1; got $_nr"
+	return 1
+}
+
+# reload_fails NAME RC: systemctl reload fails, nfrestart having said RC.
+reload_fails() {
+	C systemctl reload "nfserver@$1" &&
+	    { echo "wanted the reload of $1 to fail"; return 1; }
+	_rc=$(reloadrc "$1")
+	[ "$_rc" = "$2" ] && return 0
+	echo "wanted nfrestart $2; got $_rc"
+	return 1
+}
+
 # journal NAME: the unit's journal, messages only.
 journal() {
 	C journalctl -q -u "nfserver@$1" -o cat --no-pager

@@ -68,7 +68,7 @@ ok "start: systemctl start returns once the server is ready (READY=1 from the ho
 	C test -s /srv/st/ready || { echo "wanted the ready file at the end of start; got none"; exit 1; }
 	up st 1.30.1.1 || exit 1
 	[ "$(C cat /proc/$MAIN/comm)" = nfserver ] || { echo "wanted the main PID to be the server; got $(C cat /proc/$MAIN/comm)"; exit 1; }
-	[ "$(prop st NRestarts)" = 0 ] || exit 1
+	norestarts st || exit 1
 	C systemctl stop nfserver@st'
 
 ok "start: a server not ready in --ready-timeout: no READY=1, the journal says so, TimeoutStartSec= decides" '
@@ -79,14 +79,14 @@ ok "start: a server not ready in --ready-timeout: no READY=1, the journal says s
 	C systemctl start nfserver@nrs && { echo "wanted the start to fail"; exit 1; }
 	journal nrs | grep -q "not ready after --ready-timeout" || { echo "wanted the holder'"'"'s word in the journal"; journal nrs | tail -5; exit 1; }
 	journal nrs | grep -q "start operation timed out" || { echo "wanted systemd'"'"'s timeout"; journal nrs | tail -5; exit 1; }
-	[ "$(prop nrs ActiveState)" != active ] || exit 1'
+	[ "$(prop nrs ActiveState)" != active ] ||
+	    { echo "wanted nrs not active after its failed start; got active"; exit 1; }'
 
 ok "20 reloads in a row: counter never goes back, one server after each, NRestarts=0, the unit active throughout" '
 	. "$SDH"
 	I=1.30.1.2
 	inst r20 $I "--ready-tcp 7102" "--ready-tcp 7102"
-	C systemctl start nfserver@r20 || exit 1
-	up r20 $I || exit 1
+	started r20 $I || exit 1
 	# ActiveState and NRestarts sampled all along, from inside.
 	CS "rm -f /run/samples.stop; while [ ! -e /run/samples.stop ]; do
 		systemctl show -p ActiveState -p NRestarts --value nfserver@r20 | tr \"\\n\" \" \"; echo
@@ -118,12 +118,12 @@ ok "--ready-fd in ExecReload= (a drop-in): reload returns once the new server wr
 	# ExecStart= runs without -d: --ready-fd is not for it (READY=1 at
 	# the exec); the reload gives it.
 	dropin rfd "ExecReload=" "ExecReload=/usr/bin/nfrestart -d --ready-fd 3 --ready-timeout 10 -C \${DIR} -S \${SERVER} -I \${ID} -- \$COMMAND"
-	C systemctl start nfserver@rfd || exit 1
+	sc start rfd || exit 1
 	for i in $(seq 20); do
 		C systemctl reload nfserver@rfd || { echo "reload $i: wanted 0, got nfrestart $(reloadrc rfd)"; journal rfd | tail -5; exit 1; }
 		up rfd $I || exit 1
 	done
-	[ "$(prop rfd NRestarts)" = 0 ] || exit 1
+	norestarts rfd || exit 1
 	C systemctl stop nfserver@rfd'
 
 ok "a reload whose old server ignores its signal: 124, the unit stays active on the old server" '
@@ -131,12 +131,9 @@ ok "a reload whose old server ignores its signal: 124, the unit stays active on 
 	I=1.30.1.3
 	inst ign $I --ignore "-t 1"
 	dropin ign "TimeoutStopSec=1"
-	C systemctl start nfserver@ign || exit 1
-	up ign $I || exit 1
+	started ign $I || exit 1
 	old=$MAIN
-	C systemctl reload nfserver@ign && { echo "wanted the reload to fail"; exit 1; }
-	rc=$(reloadrc ign)
-	[ "$rc" = 124 ] || { echo "wanted nfrestart 124; got $rc"; exit 1; }
+	reload_fails ign 124 || exit 1
 	up ign $I || exit 1
 	[ "$MAIN" = "$old" ] || { echo "wanted main PID $old (the old server); got $MAIN"; exit 1; }
 	[ "$(prop ign NRestarts)" = 0 ] || { echo "wanted NRestarts=0"; exit 1; }
@@ -148,34 +145,28 @@ ok "a reload whose new build is missing: 127, nothing touched, the unit stays ac
 	. "$SDH"
 	I=1.30.1.4
 	inst miss $I
-	C systemctl start nfserver@miss || exit 1
-	up miss $I || exit 1
+	started miss $I || exit 1
 	old=$MAIN s0=$(peek $I starts)
 	# The operator points the instance at a build that is not there.
 	CS "sed -i s,^COMMAND=.*,COMMAND=/srv/miss/NFPluginLoader.new, /etc/nfhandoff/miss.conf"
-	C systemctl reload nfserver@miss && { echo "wanted the reload to fail"; exit 1; }
-	rc=$(reloadrc miss)
-	[ "$rc" = 127 ] || { echo "wanted nfrestart 127; got $rc"; exit 1; }
+	reload_fails miss 127 || exit 1
 	up miss $I || exit 1
 	[ "$MAIN" = "$old" ] && [ "$(peek $I starts)" = "$s0" ] || { echo "wanted the old server $old untouched; got main $MAIN, starts $(peek $I starts)"; exit 1; }
-	[ "$(prop miss NRestarts)" = 0 ] || exit 1
+	norestarts miss || exit 1
 	C systemctl stop nfserver@miss'
 
 ok "a reload whose new server never becomes ready: 6, the unit stays active on the new server, nothing killed" '
 	. "$SDH"
 	I=1.30.1.5
 	inst nr $I "--ready-file ready" "--ready-file ready --ready-timeout 1"
-	C systemctl start nfserver@nr || exit 1
-	up nr $I || exit 1
+	started nr $I || exit 1
 	old=$MAIN
 	# The new build never writes its ready file.
 	CS "sed -i \"s,^COMMAND=.*,COMMAND=/usr/local/bin/nfserver -S Game -I $I,\" /etc/nfhandoff/nr.conf"
-	C systemctl reload nfserver@nr && { echo "wanted the reload to fail"; exit 1; }
-	rc=$(reloadrc nr)
-	[ "$rc" = 6 ] || { echo "wanted nfrestart 6; got $rc"; exit 1; }
+	reload_fails nr 6 || exit 1
 	up nr $I || exit 1
 	[ "$MAIN" != "$old" ] || { echo "wanted the new server as the main PID; got the old $old"; exit 1; }
-	[ "$(prop nr NRestarts)" = 0 ] || exit 1
+	norestarts nr || exit 1
 	prop nr StatusText | grep -q "reload failed (6)" || { echo "wanted StatusText to say so; got $(prop nr StatusText)"; exit 1; }
 	C systemctl stop nfserver@nr'
 
@@ -184,13 +175,10 @@ ok "a reload whose new server dies before it is ready: 6, systemd restarts the u
 	I=1.30.1.6
 	inst die $I "--ready-file ready" "--ready-file ready --ready-timeout 10"
 	dropin die "RestartSec=2"
-	C systemctl start nfserver@die || exit 1
-	up die $I || exit 1
+	started die $I || exit 1
 	old=$MAIN
 	CS "cp /etc/nfhandoff/die.conf /run/die.good; sed -i \"s,^COMMAND=.*,COMMAND=/usr/local/bin/nfserver -S Game -I $I --die-after 200,\" /etc/nfhandoff/die.conf"
-	C systemctl reload nfserver@die && { echo "wanted the reload to fail"; exit 1; }
-	rc=$(reloadrc die)
-	[ "$rc" = 6 ] || { echo "wanted nfrestart 6; got $rc"; exit 1; }
+	reload_fails die 6 || exit 1
 	c=$(peek $I counter)
 	# The operator puts the good build back; systemd restarts the unit.
 	C cp /run/die.good /etc/nfhandoff/die.conf
@@ -213,7 +201,7 @@ for step in locked:0 judged:0 notified:0 exited:1 removed:1 forked:0; do
 	I=1.30.1.$n u=k$s
 	inst \$u \$I '' -v
 	dropin \$u 'Environment=NF_TEST_PAUSE=$s:1500'
-	C systemctl start nfserver@\$u || exit 1
+	sc start \$u || exit 1
 	up \$u \$I || exit 1
 	old=\$MAIN c=\$(peek \$I counter)
 	# The start paused there too (the drop-in is the unit's): one more.
@@ -236,8 +224,7 @@ ok "SIGKILL of the reload's nfrestart while the old server saves: not put back o
 	. "$SDH"
 	I=1.30.1.14
 	inst ksave $I "--exit-delay 1500" -v
-	C systemctl start nfserver@ksave || exit 1
-	up ksave $I || exit 1
+	started ksave $I || exit 1
 	old=$MAIN
 	sent() { journal ksave | grep -q "old $old: sending restart"; }
 	C systemctl reload nfserver@ksave > /dev/null 2>&1 &
@@ -257,8 +244,8 @@ ok "a crash: systemd restarts the unit, the new server recovers the data" '
 	. "$SDH"
 	I=1.30.1.20
 	inst crash $I
-	C systemctl start nfserver@crash || exit 1
-	C systemctl reload nfserver@crash || exit 1
+	sc start crash || exit 1
+	sc reload crash || exit 1
 	up crash $I || exit 1
 	old=$MAIN
 	sleep 0.1
@@ -274,10 +261,10 @@ ok "stop after a reload: systemctl stop sends USR1, waits for the save, keeps th
 	. "$SDH"
 	I=1.30.1.21
 	inst stop $I "--exit-delay 300"
-	C systemctl start nfserver@stop || exit 1
-	C systemctl reload nfserver@stop || exit 1
+	sc start stop || exit 1
+	sc reload stop || exit 1
 	up stop $I || exit 1
-	C systemctl stop nfserver@stop || exit 1
+	sc stop stop || exit 1
 	down stop $I || exit 1
 	journal stop | grep -q "$MAIN exit on signal 10 .*after [0-9]* us" || { echo "wanted the server to exit on USR1 after its save"; journal stop | tail -4; exit 1; }
 	! journal stop | grep -q SIGKILL || { echo "wanted no SIGKILL"; journal stop | grep SIGKILL; exit 1; }
@@ -288,11 +275,11 @@ ok "output: the new server and nfrestart write to the journal; with -o the serve
 	. "$SDH"
 	I=1.30.1.22
 	inst out $I
-	C systemctl start nfserver@out && C systemctl reload nfserver@out || exit 1
+	sc start out && sc reload out || exit 1
 	up out $I || exit 1
 	journal out | grep -q "nfserver: $MAIN RECOVER" || { echo "wanted the new server in the journal"; exit 1; }
 	inst out $I "" "-o server.log -v"
-	C systemctl reload nfserver@out || exit 1
+	sc reload out || exit 1
 	up out $I || exit 1
 	C grep -q "nfserver: $MAIN RECOVER" /srv/out/server.log || { echo "wanted the server in server.log"; exit 1; }
 	journal out | grep -q "systemd: RELOADING=1 MAINPID=$MAIN" || { echo "wanted nfrestart -v in the journal"; exit 1; }
@@ -303,8 +290,7 @@ ok "a concurrent systemctl reload and nfrestart from a shell: one waits for the 
 	I=1.30.1.23
 	inst conc $I "" -v
 	dropin conc "Environment=NF_TEST_PAUSE=exited:1500"
-	C systemctl start nfserver@conc || exit 1
-	up conc $I || exit 1
+	started conc $I || exit 1
 	C systemctl reload nfserver@conc > /dev/null 2>&1 &
 	paused() { [ $(journal conc | grep -c "test pause after exited") -ge 2 ]; }
 	until_ 100 paused || exit 1
@@ -333,18 +319,20 @@ ok "nfhandoff(7)'s unit, as written: start, reloads, a crash, stop" '
 	grep -q "^\\[Service\\]" unit && grep -q "^ExecReload=/usr/bin/nfrestart -d" unit || { echo "wanted the unit from nfhandoff.7; got:"; cat unit; exit 1; }
 	C sh -c "cat > /etc/systemd/system/game.service" < unit
 	CS "mkdir -p /srv/game && printf \"#!/bin/sh\\nfor a; do case \\\$a in --Server=*) s=\\\${a#*=} ;; --ID=*) i=\\\${a#*=} ;; esac; done\\nexec nfserver -S \\\$s -I \\\$i\\n\" > /srv/game/NFPluginLoader && chmod 755 /srv/game/NFPluginLoader && systemctl daemon-reload"
-	C systemctl start game || exit 1
+	C systemctl start game || { echo "wanted the start of game to succeed"; exit 1; }
 	pidf() { C test -s /srv/game/GameServer_1.11.1.1.pid; }
-	until_ 50 pidf || exit 1
+	until_ 50 pidf || { echo "wanted the server to write its pid file"; exit 1; }
 	for i in 1 2 3; do
 		C systemctl reload game || { echo "reload $i failed"; exit 1; }
 	done
 	m=$(C systemctl show -p MainPID --value game)
-	[ "$(C cat /proc/$m/comm)" = nfserver ] && [ "$(C systemctl show -p ActiveState --value game)" = active ] || exit 1
+	[ "$(C cat /proc/$m/comm)" = nfserver ] && [ "$(C systemctl show -p ActiveState --value game)" = active ] ||
+	    { echo "wanted game active, its main PID the server; got $m ($(C cat /proc/$m/comm)), $(C systemctl show -p ActiveState --value game)"; exit 1; }
 	C kill -KILL $m
 	back() { [ "$(C systemctl show -p NRestarts --value game)" = 1 ] && [ "$(C systemctl show -p ActiveState --value game)" = active ]; }
-	until_ 100 back || exit 1
-	C systemctl stop game && [ "$(C systemctl show -p ActiveState --value game)" = inactive ] || exit 1
+	until_ 100 back || { echo "wanted systemd to restart game after the crash; got NRestarts $(C systemctl show -p NRestarts --value game)"; exit 1; }
+	C systemctl stop game && [ "$(C systemctl show -p ActiveState --value game)" = inactive ] ||
+	    { echo "wanted game inactive after its stop; got $(C systemctl show -p ActiveState --value game)"; exit 1; }
 	# The first start, 3 reloads, the restart after the crash.
 	[ "$(C nfserver --peek -I 1.11.1.1 | cut -d" " -f4)" = 5 ] || { echo "wanted 5 starts: $(C nfserver --peek -I 1.11.1.1)"; exit 1; }'
 
