@@ -65,6 +65,7 @@ static struct {
 
 static pid_t oldpid;			/* the server we stopped, or 0 */
 static unsigned long long oldstart;	/* its start time, as judged */
+static int execlog = -1;		/* -o LOG without -d */
 static int held[MAXSHM];		/* segments we stay attached to */
 static int nheld;
 static long long t_start;
@@ -688,7 +689,7 @@ hold(struct holdspec *h)
 {
 	long long deadline;
 	int execd = 0, daemonized = 0, lock = h->lockfd >= 0, segs = h->segs;
-	int rfd = h->rfd, ended = 0, visible = 0, iv = 2, late = 0;
+	int rfd = h->rfd, ended = 0, visible = 0, iv = 2, late = 0, told = 0;
 	char c = 0;
 
 	setsid();
@@ -745,6 +746,13 @@ hold(struct holdspec *h)
 			    "attached: detached");
 			segs = 0;
 		}
+		/* Under systemd, a foreground that was killed has told it
+		 * nothing: say it now, not when we are done (a server that
+		 * never writes its ready line keeps us for its lifetime). */
+		if (sd_on && o.dflag && !told && fg_gone(h)) {
+			sd_held(o.dflag, h->server, h->execfd, o.ready_ms);
+			told = 1;
+		}
 		/* The foreground reads the line while it waits; after it, we
 		 * do (our parent is then another process). */
 		if (rfd >= 0 && fg_gone(h) && !drain_ready(rfd)) {
@@ -752,8 +760,11 @@ hold(struct holdspec *h)
 			rfd = -1;
 		}
 		if (!ended && !daemonized && server_ended(h, &st, &known)) {
-			if (known && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-				/* It daemonized: wait for its PID file. */
+			if (known && WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
+			    !sd_on) {
+				/* It daemonized: wait for its PID file. (Not
+				 * under systemd, which runs it in the
+				 * foreground: exit 0 is a stop there.) */
 				nf_debug("holder: %d exited 0 (daemonized)",
 				    (int)h->server);
 				daemonized = 1;
@@ -816,7 +827,8 @@ hold(struct holdspec *h)
 		if (iv < 50)
 			iv++;
 	}
-	sd_held(o.dflag, h->server, h->execfd, o.ready_ms);
+	if (!told)
+		sd_held(o.dflag, h->server, h->execfd, o.ready_ms);
 	_exit(0);
 }
 
@@ -1235,8 +1247,14 @@ exec_server(int tellfd)
 		(void)!send(tellfd, &z, sizeof(z), MSG_NOSIGNAL);
 	}
 	nf_outflush();
-	if (tellfd < 0)
+	if (tellfd < 0) {
 		handoff_end();
+		/* Without -d, -o LOG is where the server's output goes (as
+		 * under systemd's ExecStart=, which has no -d). */
+		if (execlog >= 0 && (dup2(execlog, 1) < 0 ||
+		    dup2(execlog, 2) < 0))
+			nf_warn("%s: dup2:", o.log);
+	}
 	execvp(o.cmd[0], o.cmd);
 	e = errno;
 	if (o.wflag)
@@ -1658,7 +1676,7 @@ first_start(const struct nf_pidfile *pf)
 
 /* Under systemd, for the holder of a start: is the new server ready? */
 int
-nfr_ready_now(void)
+nfr_ready_now(pid_t server)
 {
 	struct stat rs;
 	struct tcpaddr ta;
@@ -1669,8 +1687,10 @@ nfr_ready_now(void)
 		    rs.st_mtim.tv_sec != L.rst0.st_mtim.tv_sec ||
 		    rs.st_mtim.tv_nsec != L.rst0.st_mtim.tv_nsec ||
 		    rs.st_size != L.rst0.st_size);
+	/* A listener of the new server's own, as at a reload. */
 	if (o.ready_tcp)
-		return parse_tcp(o.ready_tcp, &ta) == 0 && tcp_ready(&ta);
+		return parse_tcp(o.ready_tcp, &ta) == 0 && tcp_ready(&ta) &&
+		    tcp_owned(&ta, server) != 0;
 	return 1;
 }
 
@@ -1827,8 +1847,6 @@ parse(int argc, char **argv)
 		nf_die(NF_USAGE, "-w needs a COMMAND");
 	if (o.dflag && !o.cmd)
 		nf_die(NF_USAGE, "-d needs a COMMAND");
-	if (o.log && !o.dflag)
-		nf_die(NF_USAGE, "-o needs -d");
 	if (nready > 1)
 		nf_die(NF_USAGE, "give one of --ready-file, --ready-tcp, "
 		    "--ready-fd");
@@ -1868,6 +1886,8 @@ main(int argc, char **argv)
 		nf_die(r, "%s: %s; nothing was touched", o.cmd[0], why);
 	if (o.log && !o.dry)
 		logfd = open_log(o.log);
+	if (!o.dflag)
+		execlog = logfd;
 
 	/* 1. The restart lock. */
 	if (o.dry) {
@@ -1968,6 +1988,20 @@ main(int argc, char **argv)
 			    "alone, nothing to stop", o.a.pidfile, (int)pf.pid,
 			    vd.why);
 		}
+	}
+	/* A stopped server (SIGSTOP, a debugger, nfshm save --freeze) runs
+	 * nothing until it is continued: its signal would wait, and the
+	 * answer would be 124 for a server that exits later on its own. */
+	if (oldpid) {
+		struct nf_proc sp;
+
+		if (nf_proc_read(oldpid, &sp) == 0 && (sp.state == 'T' ||
+		    sp.state == 't') && !o.force)
+			nf_die(NF_REFUSED, "old server %d is stopped (state %c: "
+			    "SIGSTOP, a debugger, or nfshm save --freeze at work): "
+			    "it cannot exit until it is continued (kill -CONT %d); "
+			    "refusing, nothing was touched (--force goes on)",
+			    (int)oldpid, sp.state, (int)oldpid);
 	}
 	if (!oldpid && (r = still_attached(&key, path, sizeof(path)))) {
 		if (r < 0)

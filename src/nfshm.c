@@ -1134,6 +1134,11 @@ main(int argc, char **argv)
 	if (!strcmp(cmd, "save")) {
 		if (argc != 1)
 			usage();
+		/* A frozen server cannot exit: with -S/-I, hold its restart
+		 * lock through the copy, so no restart signals it meanwhile
+		 * and waits out its -t for nothing. */
+		if (fpid && a.pidfile)
+			lock(&a, topt ? ms : 0);
 		nf_exit(cmd_save(&t, argv[0], (pid_t)fpid));
 	}
 	if (argc)

@@ -330,6 +330,50 @@ nf_proc_has_seg(pid_t pid, uint32_t key, int shmid)
 	return m.rw ? 1 : 2;
 }
 
+struct otherseg {
+	uint32_t key, other;
+};
+
+static int
+other_line(char *line, void *arg)
+{
+	struct otherseg *o = arg;
+	char *p = line, *perms = NULL, *e;
+	unsigned long long k = 0;
+
+	for (int f = 0; f < 5; f++) {
+		while (*p && *p != ' ')
+			p++;
+		while (*p == ' ')
+			p++;
+		if (f == 0)
+			perms = p;
+	}
+	if (strncmp(p, "/SYSV", 5) || !perms || perms[1] != 'w')
+		return 0;
+	for (e = p + 5; e < p + 13; e++)
+		k = k * 16 + (unsigned)(*e <= '9' ? *e - '0' : (*e | 32) - 'a' +
+		    10);
+	if ((uint32_t)k != o->key && k) {
+		o->other = (uint32_t)k;
+		return 1;
+	}
+	return 0;
+}
+
+uint32_t
+nf_proc_other_seg(pid_t pid, uint32_t key)
+{
+	struct otherseg o = { key, 0 };
+	char path[64];
+
+	if (nf_proc_same_ipcns(pid) != 1)
+		return 0;
+	nf_fmt(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	nf_lines_each(path, other_line, &o);
+	return o.other;
+}
+
 int
 nf_proc_has_shm(pid_t pid, uint32_t key)
 {
