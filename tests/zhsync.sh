@@ -16,7 +16,10 @@
 #   - every option and subcommand the English page documents (.It Fl ...,
 #     .It Cm ...) documented the same way;
 #   - every exit code of the English EXIT STATUS in its EXIT STATUS;
-#   - no mandoc -Tlint -W warning message (not with -n).
+#   - no mandoc -Tlint -W warning message, and where groff is installed,
+#     no space beside full-width punctuation in what groff renders (a line
+#     break inside a Chinese sentence without \*(zj or \*(zn; TERMS)
+#     (neither with -n).
 # README (default README.zh-CN.md beside MANDIR) must exist and name every
 # tool. Without operands, every page and README are checked. Two more
 # operands check what a copy of the English pages cannot pass:
@@ -180,6 +183,20 @@ page() {	# PAGE
 		if ! mandoc -Tlint -W warning "$cn" > "$tmp/lint" 2>&1; then
 			say "$cd: not lint-clean (mandoc -Tlint -W warning):"
 			sed 's/^/  /' "$tmp/lint"
+		fi
+		# A space that groff (man on Linux) shows beside a full-width
+		# punctuation mark, other than a line's indent.
+		if command -v groff > /dev/null 2>&1; then
+			LC_ALL=C.UTF-8 groff -K utf8 -mandoc -Tutf8 -P-cbou \
+			    "$cn" 2> /dev/null |
+			    grep -n '[，。；：、！？）] \|[^ ] [，。；：、！？（）]' \
+			    > "$tmp/sp"
+			if [ -s "$tmp/sp" ]; then
+				say "$cd: a space beside full-width punctuation" \
+				    "where groff renders it (end the line before" \
+				    "it with \\*(zj or \\*(zn, TERMS):"
+				sed 's/^/  /' "$tmp/sp"
+			fi
 		fi
 	fi
 }
