@@ -3,12 +3,15 @@
  * A small formatter, so that no tool pulls in stdio's printf: the tools are
  * meant to be a few KiB. It knows what the tools print and nothing else.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "nf.h"
 
 #ifdef _WIN32
+#include <windows.h>
 #define errstr(e) strerror(e)	/* the C runtime's own numbers */
 #else
 /*
@@ -265,3 +268,32 @@ nf_winquote(char *buf, size_t n, char **argv)
 		buf[o < n ? o : n - 1] = '\0';
 	return o;
 }
+
+#ifndef _WIN32
+/* Now, in UTC, to the millisecond: 2026-12-06T15:04:05.123Z. */
+void
+nf_utc(char *buf, size_t n)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (!gmtime_r(&ts.tv_sec, &tm)) {
+		nf_fmt(buf, n, "-");
+		return;
+	}
+	nf_fmt(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year +
+	    1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	    (int)(ts.tv_nsec / 1000000));
+}
+#else
+void
+nf_utc(char *buf, size_t n)
+{
+	SYSTEMTIME t;
+
+	GetSystemTime(&t);
+	nf_fmt(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.wYear,
+	    t.wMonth, t.wDay, t.wHour, t.wMinute, t.wSecond, t.wMilliseconds);
+}
+#endif

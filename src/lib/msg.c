@@ -130,10 +130,15 @@ vmsg(int ts, const char *fmt, va_list ap)
 	int e = errno;
 
 	if (ts) {
+		/* The wall-clock time (UTC), which still means something in
+		 * a log a day later, and the time since we started, which
+		 * times the steps. */
 		long long d = nf_now_us() - t0;
+		char when[32];
 
-		n = nf_fmt(buf, sizeof(buf), "%s: [%lld.%06lld] ", nf_prog,
-		    d / 1000000, d % 1000000);
+		nf_utc(when, sizeof(when));
+		n = nf_fmt(buf, sizeof(buf), "%s: [%s +%lld.%06lld] ", nf_prog,
+		    when, d / 1000000, d % 1000000);
 	} else
 		n = nf_fmt(buf, sizeof(buf), "%s: ", nf_prog);
 	if (n >= sizeof(buf))

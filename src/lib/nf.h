@@ -45,6 +45,8 @@ enum {
 /* %s %c %d %u %x with l/ll/z, width and '0'; %m is strerror(errno). */
 size_t nf_vfmt(char *buf, size_t n, const char *fmt, va_list ap);
 size_t nf_fmt(char *buf, size_t n, const char *fmt, ...);
+/* Now in UTC to the millisecond (2026-12-06T15:04:05.123Z), for -v. */
+void nf_utc(char *buf, size_t n);
 /* A Windows command line by MSVCRT's rules: ARGV (argv[0] the program,
  * holding no '"') quoted into BUF, always NUL-terminated; returns the whole
  * length, which may be N or more. */

@@ -533,7 +533,7 @@ nf_seg_verdict(const struct nf_seg *s)
 int
 nf_seg_wait_detached(uint32_t key, long long ms)
 {
-	long long start = nf_now_us(), step = 1;
+	long long start = nf_now_us(), step = 1, next = start + 2000000;
 	struct nf_seg s;
 	int r, shmid;
 
@@ -547,6 +547,15 @@ nf_seg_wait_detached(uint32_t key, long long ms)
 			return NF_OK;
 		if (ms >= 0 && nf_now_us() - start >= ms * 1000)
 			return NF_TIMEOUT;
+		if (nf_verbose && nf_now_us() >= next) {
+			long long d = nf_now_us() - start;
+
+			/* -v: a word every 2 s of a long wait. */
+			nf_debug("waiting for 0x%08x to be detached (nattch %lu): "
+			    "%lld.%lld s", (unsigned)key, s.nattch, d / 1000000,
+			    d / 100000 % 10);
+			next += 2000000;
+		}
 		/* 1 ms for the first 2 s, then backing off to 20 ms. */
 		if (nf_now_us() - start > 2000000 && step < 20)
 			step++;

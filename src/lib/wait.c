@@ -39,6 +39,7 @@ enum { W_RUN, W_GONE0, W_DONE, W_DROPPED };
 #define PER_PID_US 10LL
 #define POLL_MAX 64			/* more PIDs than this: epoll */
 #define FD_RESERVE 16			/* descriptors never taken by pidfds */
+#define PROGRESS_US 2000000LL		/* -v: a word this often in a wait */
 
 struct ws {
 	size_t n, ndone, npoll;
@@ -268,13 +269,36 @@ ws_sweep(struct ws *w, ws_cb cb, void *ctx)
 			ws_done(w, i, cb, ctx);
 }
 
+/* "waiting for 4242 (and 2 more): 4.0 of 10 s" */
+static void
+progress(struct ws *w, long long us, long long ms)
+{
+	size_t left = w->n - w->ndone, first = 0;
+	char of[32] = "";
+
+	while (first < w->n && w->st[first] != W_RUN)
+		first++;
+	if (first == w->n)
+		return;
+	if (ms >= 0)
+		nf_fmt(of, sizeof(of), " of %lld.%lld", ms / 1000,
+		    ms % 1000 / 100);
+	if (left > 1)
+		nf_debug("waiting for %d (and %zu more): %lld.%lld%s s",
+		    (int)w->pid[first], left - 1, us / 1000000,
+		    us / 100000 % 10, of);
+	else
+		nf_debug("waiting for %d: %lld.%lld%s s", (int)w->pid[first],
+		    us / 1000000, us / 100000 % 10, of);
+}
+
 /* Wait up to ms (< 0: forever) until all (any: one) are done. 0 when
  * finished, 1 on timeout, -1 on a system error. */
 static int
 ws_run(struct ws *w, int any, long long ms, ws_cb cb, void *ctx)
 {
 	long long t0 = nf_now_us(), end = ms < 0 ? -1 : t0 + ms * 1000;
-	long long base = BASE_US;
+	long long base = BASE_US, next = t0 + PROGRESS_US;
 	int first = 1;
 
 	/* Those already gone when we looked come first. */
@@ -307,6 +331,13 @@ ws_run(struct ws *w, int any, long long ms, ws_cb cb, void *ctx)
 		} else
 			wait = 0;
 		first = 0;
+		/* -v: a word every 2 s of a long wait. */
+		if (nf_verbose && (wait < 0 || now + wait > next))
+			wait = next > now ? next - now : 0;
+		if (nf_verbose && now >= next) {
+			progress(w, now - t0, ms);
+			next += PROGRESS_US;
+		}
 		if (nfd && w->usepoll) {
 			int k = poll(w->pfd, (nfds_t)w->n, wait < 0 ? -1 :
 			    (int)((wait + 999) / 1000));
