@@ -2,7 +2,7 @@
 # nfhandoff - SPDX-License-Identifier: ISC - see LICENSE
 # Checks that the Chinese manual keeps up with the English one.
 #
-#   zhsync.sh [-n] [-m MANDIR] [-r README] [PAGE ... | README]
+#   zhsync.sh [-n] [-m MANDIR] [-r README] [PAGE ... | README | terms | headings]
 #
 # For each English page MANDIR/PAGE (default: every MANDIR/*.[1-9]) there
 # must be MANDIR/zh_CN/PAGE with
@@ -16,11 +16,20 @@
 #   - every option and subcommand the English page documents (.It Fl ...,
 #     .It Cm ...) documented the same way;
 #   - every exit code of the English EXIT STATUS in its EXIT STATUS;
-#   - no mandoc -Tlint -W warning message (not with -n).
+#   - no mandoc -Tlint -W warning message, and where groff is installed,
+#     no space beside full-width punctuation in what groff renders (a line
+#     break inside a Chinese sentence without \*(zj or \*(zn; TERMS)
+#     (neither with -n).
 # README (default README.zh-CN.md beside MANDIR) must exist and name every
-# tool. Without operands, every page and README are checked. Each problem
-# is one line on standard output, naming the page and what is missing; the
-# exit status is 1 if there was any.
+# tool. Without operands, every page and README are checked. Two more
+# operands check what a copy of the English pages cannot pass:
+#   terms     no page and not README uses a word MANDIR/zh_CN/TERMS bans
+#             (its lines "!WORD why");
+#   headings  every section title that is not a standard one is
+#             translated, and the same English title the same way on
+#             every page.
+# Each problem is one line on standard output, naming the page and what is
+# wrong; the exit status is 1 if there was any.
 set -u
 
 nolint=0 mandir= readme=
@@ -64,7 +73,7 @@ compare() {
 		    "IMPLEMENTATION NOTES|RETURN VALUES|ENVIRONMENT|FILES|" \
 		    "EXIT STATUS|EXAMPLES|DIAGNOSTICS|ERRORS|SEE ALSO|" \
 		    "STANDARDS|HISTORY|AUTHORS|CAVEATS|BUGS|" \
-		    "SECURITY CONSIDERATIONS|OPTIONS", m, "|")
+		    "SECURITY CONSIDERATIONS", m, "|")
 		for (i = 1; i <= n; i++)
 			std[m[i]] = 1
 		nk = split("synfl syncm itfl itcm exit", kind, " ")
@@ -175,6 +184,87 @@ page() {	# PAGE
 			say "$cd: not lint-clean (mandoc -Tlint -W warning):"
 			sed 's/^/  /' "$tmp/lint"
 		fi
+		# A space that groff (man on Linux) shows beside a full-width
+		# punctuation mark, other than a line's indent.
+		if command -v groff > /dev/null 2>&1; then
+			LC_ALL=C.UTF-8 groff -K utf8 -mandoc -Tutf8 -P-cbou \
+			    "$cn" 2> /dev/null |
+			    grep -n '[，。；：、！？）] \|[^ ] [，。；：、！？（）]' \
+			    > "$tmp/sp"
+			if [ -s "$tmp/sp" ]; then
+				say "$cd: a space beside full-width punctuation" \
+				    "where groff renders it (end the line before" \
+				    "it with \\*(zj or \\*(zn, TERMS):"
+				sed 's/^/  /' "$tmp/sp"
+			fi
+		fi
+	fi
+}
+
+terms() {
+	t=$zh/TERMS
+	[ -f "$t" ] || { say "${t##*/}: missing"; return; }
+	grep '^!' "$t" | while read -r w why; do
+		w=${w#!}
+		for f in "$zh"/*.[1-9] "$readme"; do
+			[ -f "$f" ] || continue
+			grep -n -- "$w" "$f" | while IFS= read -r l; do
+				echo "zhsync: ${f##*/}:${l%%:*}: \"$w\": $why"
+			done
+		done
+	done > "$tmp/terms"
+	if [ -s "$tmp/terms" ]; then
+		cat "$tmp/terms"
+		bad=1
+	fi
+}
+
+headings() {
+	for en in "$mandir"/*.[1-9]; do
+		cn=$zh/${en##*/}
+		[ -f "$cn" ] || continue
+		for m in Sh Ss; do
+			# the titles of both pages, in order: "EN<TAB>ZH"
+			sed -n "s/^\.$m //p" "$en" > "$tmp/e"
+			sed -n "s/^\.$m //p" "$cn" > "$tmp/c"
+			[ "$(wc -l < "$tmp/e")" = "$(wc -l < "$tmp/c")" ] || {
+				echo "zhsync: zh_CN/${en##*/}: $(wc -l < "$tmp/c") .$m," \
+				    "but $(wc -l < "$tmp/e") in ${en##*/}"
+				continue; }
+			paste "$tmp/e" "$tmp/c" | sed "s|^|${en##*/}	|"
+		done
+	done > "$tmp/pairs"
+	grep '^zhsync: ' "$tmp/pairs" > "$tmp/h"
+	grep -v '^zhsync: ' "$tmp/pairs" | awk -F '\t' '
+	BEGIN {
+		n = split("NAME|LIBRARY|SYNOPSIS|DESCRIPTION|CONTEXT|" \
+		    "IMPLEMENTATION NOTES|RETURN VALUES|ENVIRONMENT|FILES|" \
+		    "EXIT STATUS|EXAMPLES|DIAGNOSTICS|ERRORS|SEE ALSO|" \
+		    "STANDARDS|HISTORY|AUTHORS|CAVEATS|BUGS|" \
+		    "SECURITY CONSIDERATIONS", m, "|")
+		for (i = 1; i <= n; i++)
+			std[m[i]] = 1
+	}
+	$2 in std { next }
+	$3 !~ /[^ -~]/ {
+		printf "zhsync: zh_CN/%s: section \"%s\" is left in English " \
+		    "(only the standard titles stay: TERMS)\n", $1, $3
+		next
+	}
+	{
+		k = toupper($2)
+		if (k in zh && zh[k] != $3)
+			printf "zhsync: zh_CN/%s: \"%s\" is \"%s\" here but " \
+			    "\"%s\" in zh_CN/%s (one title, one translation: " \
+			    "TERMS)\n", $1, $2, $3, zh[k], pg[k]
+		else if (!(k in zh)) {
+			zh[k] = $3
+			pg[k] = $1
+		}
+	}' >> "$tmp/h"
+	if [ -s "$tmp/h" ]; then
+		cat "$tmp/h"
+		bad=1
 	fi
 }
 
@@ -206,6 +296,8 @@ fi
 for p in "$@"; do
 	case $p in
 	README) readme ;;
+	terms) terms ;;
+	headings) headings ;;
 	*) page "$p" ;;
 	esac
 done
