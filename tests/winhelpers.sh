@@ -43,6 +43,19 @@ wpid() {
 	tr -d '\r\n ' < "$1.pid"
 }
 
+# newprocs WORD: the Unix PIDs of the live processes whose command line has
+# WORD, nfrestart.exe's own left out: the new process it created, suspended
+# or running. (The tests run in a private PID namespace.)
+newprocs() {
+	for _d in /proc/[0-9]*; do
+		_c=$(tr '\0' ' ' < "$_d/cmdline" 2> /dev/null) || continue
+		case $_c in
+		*nfrestart.exe*) ;;
+		*"$1"*) alive "${_d#/proc/}" && echo "${_d#/proc/}" ;;
+		esac
+	done
+}
+
 # unpeer NAME...: stop the peers this case started, by their Unix PIDs.
 unpeer() {
 	for _pn; do
