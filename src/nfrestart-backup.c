@@ -196,10 +196,13 @@ struct rot {
 	char oldest[64];	/* the oldest other one */
 };
 
-/* Is DIR/NAME a backup of KEY? 1/0. */
+/* Is DIR/NAME a backup of KEY, and not --restore's file (the way back
+ * this very run may need)? 1/0. */
 static int
 is_backup(const char *name, uint32_t key)
 {
+	struct stat rs;
+
 	unsigned char h[NF_BK_HDR];
 	char path[PATH_MAX];
 	struct nf_bk b;
@@ -214,7 +217,9 @@ is_backup(const char *name, uint32_t key)
 	ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 	    nf_preadall(fd, h, sizeof(h), 0) == 0 && !nf_bk_decode(h, &b) &&
 	    b.kind == NF_BK_SYSV && b.key == key &&
-	    (uint64_t)st.st_size == NF_BK_HDR + b.size;
+	    (uint64_t)st.st_size == NF_BK_HDR + b.size &&
+	    !(rsfd >= 0 && fstat(rsfd, &rs) == 0 && rs.st_dev == st.st_dev &&
+	    rs.st_ino == st.st_ino);
 	close(fd);
 	return ok;
 }

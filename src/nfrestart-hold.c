@@ -171,7 +171,7 @@ hold(struct holdspec *h)
 {
 	struct nf_backoff b;
 	int execd = 0, daemonized = 0, lock = h->lockfd >= 0, segs = h->segs;
-	int rfd = h->rfd, ended = 0, visible = 0, late = 0;
+	int rfd = h->rfd, ended = 0, visible = 0, late = 0, told = 0;
 	char c = 0;
 
 	setsid();
@@ -231,6 +231,13 @@ hold(struct holdspec *h)
 			    "attached: detached");
 			segs = 0;
 		}
+		/* Under systemd, a foreground that was killed has told it
+		 * nothing: say it now, not when we are done (a server that
+		 * never writes its ready line keeps us for its lifetime). */
+		if (sd_on && o.dflag && !told && fg_gone(h)) {
+			sd_held(o.dflag, h->server, h->execfd, o.ready_ms);
+			told = 1;
+		}
 		/* The foreground reads the line while it waits; after it, we
 		 * do (our parent is then another process). */
 		if (rfd >= 0 && fg_gone(h) && !drain_ready(rfd)) {
@@ -238,8 +245,11 @@ hold(struct holdspec *h)
 			rfd = -1;
 		}
 		if (!ended && !daemonized && server_ended(h, &st, &known)) {
-			if (known && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-				/* It daemonized: wait for its PID file. */
+			if (known && WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
+			    !sd_on) {
+				/* It daemonized: wait for its PID file. (Not
+				 * under systemd, which runs it in the
+				 * foreground: exit 0 is a stop there.) */
 				nf_debug("holder: %d exited 0 (daemonized)",
 				    (int)h->server);
 				daemonized = 1;
@@ -302,7 +312,8 @@ hold(struct holdspec *h)
 		else if (!nf_backoff_sleep(&b))
 			nf_sleep_ms(50);
 	}
-	sd_held(o.dflag, h->server, h->execfd, o.ready_ms);
+	if (!told)
+		sd_held(o.dflag, h->server, h->execfd, o.ready_ms);
 	_exit(0);
 }
 

@@ -47,6 +47,7 @@ static const char *sock;
 static int dr = -1, dw = -1, xr = -1, xw = -1;
 static pid_t sserver, sold;
 static unsigned long long soldstart;	/* the old server's, against reuse */
+static unsigned long long smainstart;	/* $MAINPID's, at our start */
 static int fgstop, fgdone, fgend;	/* read from d: 's', 'd', its end */
 
 void
@@ -57,8 +58,24 @@ sd_init(void)
 
 	sock = getenv("NOTIFY_SOCKET");
 	sd_on = sock && *sock;
-	if (m && nf_parse_ulong(m, 2, nf_pid_max(), &v, &why) == 0)
+	if (m && nf_parse_ulong(m, 2, nf_pid_max(), &v, &why) == 0) {
+		struct nf_proc p;
+
 		sd_main = (pid_t)v;
+		if (nf_proc_read(sd_main, &p) == 0)
+			smainstart = p.start_ms;
+	}
+}
+
+/* Is $MAINPID still the process it was when we started (not a process
+ * that got its number since)? */
+static int
+main_lives(void)
+{
+	struct nf_proc p;
+
+	return sd_main && smainstart && nf_alive(sd_main) == 1 &&
+	    nf_proc_read(sd_main, &p) == 0 && p.start_ms == smainstart;
 }
 
 void
@@ -323,12 +340,16 @@ fg_exit(int code)
 	if (code == NF_OK)
 		sd_send("READY=1\nSTATUS=");
 	else if (up)
-		sd_send("READY=1\nSTATUS=reload failed (%d): new server %d is "
-		    "not ready", code, (int)sserver);
+		sd_send(code == NF_DOWN ? "READY=1\nSTATUS=reload failed (%d): "
+		    "new server %d is not ready" : "READY=1\nSTATUS=reload "
+		    "ended with %d: new server %d runs (see the journal)", code,
+		    (int)sserver);
 	else {
+		/* Back only on the very process systemd had, never on one
+		 * that took its number since. */
 		if (old_lives())
 			back = sold;
-		else if (sd_main && nf_alive(sd_main) == 1)
+		else if (main_lives())
 			back = sd_main;
 		if (back)
 			sd_send("MAINPID=%d\nREADY=1\nSTATUS=reload failed (%d): "
@@ -443,7 +464,7 @@ sd_held(int mid, pid_t server, int execfd, long long ms)
 	/* Every 2 ms, then 1 ms less often each time, up to 20 ms. */
 	nf_backoff_init(&b, ms, 2000, 1000, 20000);
 	while (nf_alive(server) == 1) {
-		if (execd(server) && nfr_ready_now()) {
+		if (execd(server) && nfr_ready_now(server)) {
 			sd_send("READY=1");
 			break;
 		}

@@ -43,6 +43,6 @@ int sd_fg_gone(int block);
  * was killed; the holder of a start sends READY=1 when the server is. */
 void sd_held(int mid, pid_t server, int execfd, long long ms);
 
-int nfr_ready_now(void);	/* src/nfrestart.c: is the new server ready? */
+int nfr_ready_now(pid_t server);	/* src/nfrestart-ready.c: is it ready? */
 
 #endif

@@ -365,13 +365,15 @@ ready_wait(pid_t server, int spfd)
 
 /* Under systemd, for the holder of a start: is the new server ready? */
 int
-nfr_ready_now(void)
+nfr_ready_now(pid_t server)
 {
 	struct tcpaddr ta;
 
 	if (o.ready_file)
 		return file_ready();
+	/* A listener of the new server's own, as at a reload. */
 	if (o.ready_tcp)
-		return parse_tcp(o.ready_tcp, &ta) == 0 && tcp_ready(&ta);
+		return parse_tcp(o.ready_tcp, &ta) == 0 && tcp_ready(&ta) &&
+		    tcp_owned(&ta, server) != 0;
 	return 1;
 }

@@ -76,6 +76,7 @@ static struct {
 	HANDLE mh[MAXMAPS];		/* the -m mappings */
 	int nmh;
 	HANDLE pending;			/* the new process, still suspended */
+	HANDLE job;			/* its job, ended with us until resumed */
 	struct nf_afile *pidw;		/* -w: the PID file's new version */
 	int tmp;			/* ... whose temporary file is open */
 	long long hold0;		/* when the -m hold began (us) */
@@ -562,11 +563,41 @@ tmpcommit(DWORD pid)
 	return nf_afile_commit(S.pidw) < 0 ? -1 : 0;
 }
 
+/* The job's limits: kill on close while suspended, none once resumed. */
+static int
+joblimit(DWORD flags)
+{
+	JOBOBJECT_EXTENDED_LIMIT_INFORMATION li;
+
+	memset(&li, 0, sizeof(li));
+	li.BasicLimitInformation.LimitFlags = flags;
+	return SetInformationJobObject(S.job, JobObjectExtendedLimitInformation,
+	    &li, sizeof(li));
+}
+
+/* Without the job: say what that means. */
+static void
+nojob(const char *call)
+{
+	DWORD e = GetLastError();
+
+	if (S.job)
+		CloseHandle(S.job);
+	S.job = NULL;
+	nf_warn("%s: %s: should nfrestart.exe be ended before it resumes the "
+	    "new process, that process stays suspended (end it by hand)",
+	    call, nf_winerr(e));
+}
+
 /*
  * The new process, created suspended before the old server is signalled:
  * a COMMAND that cannot be started leaves the old server alone, and after
  * the answer only ResumeThread is left to do. Until then none of its code
- * has run; finish() terminates it.
+ * has run; finish() terminates it. And if nfrestart.exe itself is ended
+ * first (TerminateProcess, Task Manager, a CI timeout), it would stay
+ * suspended forever, holding its image and what it inherited: it is put in
+ * a job that kills its processes when its last handle closes -- ours, not
+ * inherited --, until main() lifts that limit right before ResumeThread.
  */
 static void
 create(PROCESS_INFORMATION *pi, int old)
@@ -576,9 +607,15 @@ create(PROCESS_INFORMATION *pi, int old)
 
 	memset(&si, 0, sizeof(si));
 	si.cb = sizeof(si);
+	if (!(S.job = CreateJobObjectA(NULL, NULL)))
+		nojob("CreateJobObject");
+	else if (!joblimit(JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE))
+		nojob("SetInformationJobObject");
 	if (CreateProcessA(NULL, o.cmdline, NULL, NULL, TRUE,
 	    CREATE_NEW_PROCESS_GROUP | CREATE_SUSPENDED, NULL, NULL, &si, pi)) {
 		S.pending = pi->hProcess;
+		if (S.job && !AssignProcessToJobObject(S.job, pi->hProcess))
+			nojob("AssignProcessToJobObject");
 		return;
 	}
 	e = GetLastError();
@@ -1176,12 +1213,20 @@ main(int argc, char **argv)
 		    "new server was not started: DOWN", o.a.pidfile,
 		    S.pidw->call, nf_winerr(S.pidw->err));
 
-	/* 8. Start it. */
+	/* 8. Start it: out of the job's kill on close first, so that it
+	 * outlives us (a kill between the two leaves it suspended); breakaway
+	 * allowed, as outside a job, or at least no limit at all. */
+	if (S.job && !joblimit(JOB_OBJECT_LIMIT_BREAKAWAY_OK) && !joblimit(0))
+		nf_die(NF_DOWN, "SetInformationJobObject: %s: the new server %lu "
+		    "would end with nfrestart.exe; it was not started: DOWN",
+		    nf_winerr(GetLastError()), (unsigned long)pi.dwProcessId);
 	if (ResumeThread(pi.hThread) == (DWORD)-1)
 		nf_die(NF_DOWN, "ResumeThread %lu: %s: the new server was not "
 		    "started: DOWN", (unsigned long)pi.dwProcessId,
 		    nf_winerr(GetLastError()));
 	S.pending = NULL;
+	if (S.job)
+		CloseHandle(S.job);
 	CloseHandle(pi.hThread);
 	nf_debug("started %lu after %s", (unsigned long)pi.dwProcessId,
 	    nf_secs(nf_now_us() - t0, line, sizeof(line)));

@@ -44,6 +44,7 @@ static const char usage_text[] =
 struct nfr_opts o;
 pid_t oldpid;				/* the server we stop, or 0 */
 static unsigned long long oldstart;	/* its start time, as judged */
+static int execlog = -1;		/* -o LOG without -d */
 int held[MAXSHM];			/* segments we stay attached to */
 int nheld;
 static long long t_start;		/* when the old server was signalled */
@@ -596,8 +597,14 @@ exec_server(int tellfd)
 		(void)!send(tellfd, &z, sizeof(z), MSG_NOSIGNAL);
 	}
 	nf_eoutflush();
-	if (tellfd < 0)
+	if (tellfd < 0) {
 		handoff_end();
+		/* Without -d, -o LOG is where the server's output goes (as
+		 * under systemd's ExecStart=, which has no -d). */
+		if (execlog >= 0 && (dup2(execlog, 1) < 0 ||
+		    dup2(execlog, 2) < 0))
+			nf_warn("%s: dup2:", o.log);
+	}
 	execvp(o.cmd[0], o.cmd);
 	e = errno;
 	if (o.wflag)
@@ -799,8 +806,6 @@ parse(int argc, char **argv)
 		nf_die(NF_USAGE, "-w needs a COMMAND");
 	if (o.dflag && !o.cmd)
 		nf_die(NF_USAGE, "-d needs a COMMAND");
-	if (o.log && !o.dflag)
-		nf_die(NF_USAGE, "-o needs -d");
 	if (nready > 1)
 		nf_die(NF_USAGE, "give one of --ready-file, --ready-tcp, "
 		    "--ready-fd");
@@ -816,15 +821,16 @@ parse(int argc, char **argv)
 /*
  * Before anything: our own signals, --ready-fd's number held (close-on-
  * exec, so that nothing of ours lands there: the server's end goes there
- * at the end), the command found and runnable, -o LOG opened. Returns the
- * log's descriptor, or -1.
+ * at the end), the command found and runnable, -o LOG opened (without -d
+ * the server's own output goes there at the exec). Returns the log's
+ * descriptor under -d, or -1.
  */
 static int
 before_anything(void)
 {
 	char path[PATH_MAX];
 	const char *why;
-	int r;
+	int r, logfd;
 
 	signals_init();
 	if (o.ready_fd >= 0 && (r = open("/dev/null", O_RDONLY |
@@ -834,7 +840,12 @@ before_anything(void)
 	if (o.cmd && (r = resolve(o.cmd[0], path, sizeof(path), &why)) !=
 	    NF_OK)
 		nf_die(r, "%s: %s; nothing was touched", o.cmd[0], why);
-	return o.log && !o.dry ? open_log(o.log) : -1;
+	logfd = o.log && !o.dry ? open_log(o.log) : -1;
+	if (!o.dflag) {
+		execlog = logfd;
+		return -1;
+	}
+	return logfd;
 }
 
 /* 1. The restart lock: its descriptor (-n: is it held? -1). */
@@ -945,9 +956,30 @@ judge_old(struct nf_pidfile *pf)
 }
 
 /*
- * 2. The old server: its PID file, the process it names; with no live
- * server, no segment still attached (a server whose PID file was deleted);
- * not under another systemd unit; no first start without --new.
+ * 2, a stopped server (SIGSTOP, a debugger, nfshm save --freeze) runs
+ * nothing until it is continued: its signal would wait, and the answer
+ * would be 124 for a server that exits later on its own. Refused (5)
+ * unless --force.
+ */
+static void
+not_stopped(void)
+{
+	struct nf_proc sp;
+
+	if (nf_proc_read(oldpid, &sp) == 0 && (sp.state == 'T' ||
+	    sp.state == 't') && !o.force)
+		nf_die(NF_REFUSED, "old server %d is stopped (state %c: SIGSTOP, "
+		    "a debugger, or nfshm save --freeze at work): it cannot exit "
+		    "until it is continued (kill -CONT %d); refusing, nothing was "
+		    "touched (--force goes on)", (int)oldpid, sp.state,
+		    (int)oldpid);
+}
+
+/*
+ * 2. The old server: its PID file, the process it names, not stopped;
+ * with no live server, no segment still attached (a server whose PID file
+ * was deleted); not under another systemd unit; no first start without
+ * --new.
  */
 static void
 find_old(struct nf_pidfile *pf)
@@ -958,6 +990,8 @@ find_old(struct nf_pidfile *pf)
 
 	if (read_old(pf))
 		judge_old(pf);
+	if (oldpid)
+		not_stopped();
 	if (!oldpid && (r = still_attached(&key, buf, sizeof(buf)))) {
 		if (r < 0)
 			nf_die(NF_SYS, "segment 0x%08x: cannot tell who has it "

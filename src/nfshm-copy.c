@@ -74,6 +74,11 @@ cmd_save(struct run *run)
 	unsigned long n;
 	int np, r, others = 0, found = 0;
 
+	/* A frozen server cannot exit: with -S/-I, hold its restart lock
+	 * through the copy, so no restart signals it meanwhile and waits out
+	 * its -t for nothing. */
+	if (fpid && run->a.pidfile)
+		lock(&run->a, 0);
 	/* The destination first: nothing is created if it is wrong. */
 	if (!*file || (base && !base[1]) || strlen(file) > 4000)
 		nf_die(NF_USAGE, "%s: not a file name", file);

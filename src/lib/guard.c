@@ -102,8 +102,20 @@ static int
 failed(const struct nf_target *t, const struct nf_proc *p,
     struct nf_verdict *vd, const char *why, const char *likewhy)
 {
+	uint32_t other;
+
 	switch (looks_like(t, p)) {
 	case 1:
+		/* The same program serving another segment is a sibling
+		 * server that got the number (after a reboot, say), not
+		 * ours. */
+		if (t->has_key && (other = nf_proc_other_seg(t->pid, t->key))) {
+			nf_fmt(vd->evidence, sizeof(vd->evidence), "it has "
+			    "segment 0x%08x attached, not 0x%08x",
+			    (unsigned)other, (unsigned)t->key);
+			return verdict(vd, NF_G_STALE, "is another server (it "
+			    "has another segment attached)");
+		}
 		return verdict(vd, NF_G_LOOKALIKE, likewhy);
 	case -1:
 		return verdict(vd, NF_G_UNKNOWN, "cannot read /proc/PID/exe to "

@@ -296,6 +296,9 @@ int nf_proc_has_seg(pid_t pid, uint32_t key, int shmid);
 /* Has PID our segment KEY attached for writing (a server, not an
  * observer)? 1/0, -1 unreadable. */
 int nf_proc_has_shm(pid_t pid, uint32_t key);
+/* A SysV segment of another key that PID has attached for writing, in
+ * our IPC namespace (it is another server's): its key, or 0. */
+uint32_t nf_proc_other_seg(pid_t pid, uint32_t key);
 /* The descriptor by which PID has the file (dev, ino) open: its number,
  * -1 none, -2 unreadable. */
 int nf_proc_file_fd(pid_t pid, dev_t dev, ino_t ino);

@@ -342,6 +342,41 @@ nf_proc_has_seg(pid_t pid, uint32_t key, int shmid)
 	return m.rw ? 1 : 2;
 }
 
+struct otherseg {
+	uint32_t key, other;
+};
+
+static int
+other_line(char *line, void *arg)
+{
+	struct otherseg *o = arg;
+	struct nf_mapent e;
+	unsigned long long k;
+
+	nf_maps_parse(line, &e);
+	if (strncmp(e.path, "/SYSV", 5) || !e.w)
+		return 0;
+	nf_scan_base(e.path + 5, 16, &k);	/* "/SYSV%08x" */
+	if ((uint32_t)k != o->key && k) {
+		o->other = (uint32_t)k;
+		return 1;
+	}
+	return 0;
+}
+
+uint32_t
+nf_proc_other_seg(pid_t pid, uint32_t key)
+{
+	struct otherseg o = { key, 0 };
+	char path[64];
+
+	if (nf_proc_same_ipcns(pid) != 1)
+		return 0;
+	nf_fmt(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	nf_lines_each(path, other_line, &o);
+	return o.other;
+}
+
 int
 nf_proc_has_shm(pid_t pid, uint32_t key)
 {

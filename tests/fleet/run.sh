@@ -62,8 +62,8 @@ cleanup() {
 	for p in $sshd_pids; do
 		kill "$p" 2> /dev/null
 	done
-	for h in $HOSTS; do
-		p=$(cat "$(hdir "$h")/GameServer_$(hid "$h").pid" 2> /dev/null)
+	for f in "$T"/host*/*/GameServer_*.pid; do
+		p=$(cat "$f" 2> /dev/null)
 		case $p in ''|*[!0-9]*|0|1) ;; *) kill -KILL "$p" 2> /dev/null ;; esac
 	done
 	[ -n "$NF_KEEP" ] || rm -rf "$T"
@@ -98,19 +98,22 @@ starts() { nfserver --peek -I "$1" | cut -d' ' -f4; }
 # The PID file's identity: inode, mtime and contents.
 pidstamp() { echo "$(stat -c '%i %Y.%y' "$1") $(cat "$1")"; }
 
-# loader HOST [good|crash|stuck]: the host's ./NFPluginLoader, which stands
-# in for the framework's: it takes NFShmXFrame's command line, notes the
-# start in $T/order, and becomes the fixture server (same PID). A "crash"
-# build recovers the segment but dies 200 ms later without ever listening;
-# a "stuck" one works but ignores the restart signal.
+# loader HOST [good|crash|stuck|slow] [DIR PORT]: the host's
+# ./NFPluginLoader (in DIR, listening on PORT), which stands in for the
+# framework's: it takes NFShmXFrame's command line, notes the start in
+# $T/order, and becomes the fixture server (same PID). A "crash" build
+# recovers the segment but dies 200 ms later without ever listening; a
+# "stuck" one works but ignores the restart signal; a "slow" one takes 3 s
+# to exit after it.
 loader() {
-	_h=$1
+	_h=$1 _d=${3:-$(hdir "$1")} _port=${4:-$(hport "$1")}
 	case $2 in
 	crash) _x="--die-after 200" ;;
-	stuck) _x="--ready-tcp $(hport "$_h") --ignore" ;;
-	*) _x="--ready-tcp $(hport "$_h")" ;;
+	stuck) _x="--ready-tcp $_port --ignore" ;;
+	slow) _x="--ready-tcp $_port --exit-delay 3000" ;;
+	*) _x="--ready-tcp $_port" ;;
 	esac
-	cat > "$(hdir "$_h")/NFPluginLoader.new" << EOF
+	cat > "$_d/NFPluginLoader.new" << EOF
 #!/bin/sh
 for a; do
 	case \$a in
@@ -121,8 +124,8 @@ done
 echo "$_h \$\$" >> "$T/order"
 exec $TOP/tests/bin/nfserver -S "\$s" -I "\$i" --tick 10 $_x
 EOF
-	chmod 755 "$(hdir "$_h")/NFPluginLoader.new"
-	mv "$(hdir "$_h")/NFPluginLoader.new" "$(hdir "$_h")/NFPluginLoader"
+	chmod 755 "$_d/NFPluginLoader.new"
+	mv "$_d/NFPluginLoader.new" "$_d/NFPluginLoader"
 }
 
 # --- the hosts ---------------------------------------------------------------
@@ -372,7 +375,8 @@ untouched "missing: 127.0.0.4 untouched" 127.0.0.4
 
 # Case 5: the first host's server does not stop (it ignores the restart
 # signal): nfrestart gives up with 124, leaving it running and starting
-# nothing, and the rollout stops there.
+# nothing; the playbook waits for it once more, says that it still runs,
+# and the rollout stops there.
 loader 127.0.0.4 good
 loader 127.0.0.2 stuck
 nfrestart -q -d -C "$(hdir 127.0.0.2)" -S GameServer -I "$(hid 127.0.0.2)" \
@@ -382,11 +386,19 @@ nfrestart -q -d -C "$(hdir 127.0.0.2)" -S GameServer -I "$(hid 127.0.0.2)" \
 snap
 play stuck -e nf_stop_timeout=2s
 if [ "$prc" != 0 ] && grep -q \
-    '127\.0\.0\.2.*nfrestart exit 124: the old server did not stop in time' \
+    '127\.0\.0\.2.*nfrestart exit 124: the old server was sent its signal and was still running' \
     "$T/stuck.out"; then
 	pass "stuck: 127.0.0.2 fails with exit 124"
 else
 	fail "stuck: 127.0.0.2 fails with exit 124" "exit $prc"
+	show stuck
+fi
+if grep -q '127\.0\.0\.2.*-- the old server still runs 2s later; .*-r restart/10/KILL/5' \
+    "$T/stuck.out"; then
+	pass "stuck: the message says it still runs, and how to escalate"
+else
+	fail "stuck: the message says it still runs, and how to escalate" \
+	    "no such message"
 	show stuck
 fi
 for h in $HOSTS; do
@@ -396,6 +408,88 @@ if [ -s "$T/order" ]; then
 	fail "stuck: nothing started anywhere" "order: $(cat "$T/order")"
 else
 	pass "stuck: nothing started anywhere"
+fi
+
+# Case 6: the first host's server takes 3 s to exit after its signal, the
+# stop timeout is 2 s: 124, and the old server exits a second later. The
+# playbook starts nothing (not on that host, not after it) and says that
+# nothing runs there now.
+loader 127.0.0.2 slow
+p=$(cat "$(hpidf 127.0.0.2)")
+kill -KILL "$p"
+while alive "$p"; do sleep 0.01; done
+nfrestart -q -d -C "$(hdir 127.0.0.2)" -S GameServer -I "$(hid 127.0.0.2)" \
+    -o server.log --ready-tcp "127.0.0.1:$(hport 127.0.0.2)" -- \
+    ./NFPluginLoader --Server=GameServer --ID="$(hid 127.0.0.2)" --Start ||
+    { echo "fleet: cannot start the slow server on 127.0.0.2"; exit 1; }
+loader 127.0.0.2 good
+snap
+play slow -e nf_stop_timeout=2s
+if [ "$prc" != 0 ] && grep -q \
+    '127\.0\.0\.2.*nfrestart exit 124: .*-- the old server exited since: NOTHING RUNS on this host' \
+    "$T/slow.out"; then
+	pass "slow: 124, then the message says that nothing runs there"
+else
+	fail "slow: 124, then the message says that nothing runs there" \
+	    "exit $prc"
+	show slow
+fi
+if alive "$pid2"; then
+	fail "slow: the old server has exited" "$pid2 still runs"
+else
+	pass "slow: the old server has exited"
+fi
+if [ -s "$T/order" ]; then
+	fail "slow: nothing started anywhere" "order: $(cat "$T/order")"
+else
+	pass "slow: nothing started anywhere"
+fi
+untouched "slow: 127.0.0.3 untouched" 127.0.0.3
+
+# Case 7: the playbook run again, as that message says, starts the new
+# build on that host from the data the old one left, and goes on.
+snap
+play again
+if [ "$prc" = 0 ]; then
+	pass "again: ansible-playbook exits 0"
+else
+	fail "again: ansible-playbook exits 0" "exit $prc"
+	show again
+fi
+if [ "$(starts "$(hid 127.0.0.2)")" = $((st2 + 1)) ] &&
+    alive "$(cat "$(hpidf 127.0.0.2)")"; then
+	pass "again: 127.0.0.2 started on its segment"
+else
+	fail "again: 127.0.0.2 started on its segment" \
+	    "starts $(starts "$(hid 127.0.0.2)"), was $st2"
+fi
+restarted "again: 127.0.0.3 restarted, its counter kept" 127.0.0.3
+
+# Case 8: a first start. On a host with no server and no segment for the
+# ID (a mistyped nf_id looks the same), the restart starts nothing and
+# says so (1); with nf_new=true it starts the server.
+nd=$T/host4/new
+mkdir -p "$nd"
+loader 127.0.0.4 good "$nd" 7009
+first="--limit 127.0.0.4 -e nf_dir=$nd -e nf_id=1.11.1.9
+    -e nf_ready_tcp=127.0.0.1:7009"
+play mistyped $first
+if [ "$prc" != 0 ] && grep -q \
+    '127\.0\.0\.4.*nfrestart exit 1: nothing to restart: .*A first start needs nf_new=true' \
+    "$T/mistyped.out" && [ ! -s "$T/order" ]; then
+	pass "first: without nf_new, exit 1 and nothing started"
+else
+	fail "first: without nf_new, exit 1 and nothing started" \
+	    "exit $prc, order: $(cat "$T/order")"
+	show mistyped
+fi
+play first $first -e nf_new=true
+if [ "$prc" = 0 ] && alive "$(cat "$nd/GameServer_1.11.1.9.pid")" &&
+    [ "$(starts 1.11.1.9)" = 1 ]; then
+	pass "first: with nf_new=true, the server starts"
+else
+	fail "first: with nf_new=true, the server starts" "exit $prc"
+	show first
 fi
 
 # Nothing of ansible's or ssh's outside $T.

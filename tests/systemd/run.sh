@@ -312,6 +312,66 @@ ok "a concurrent systemctl reload and nfrestart from a shell: one waits for the 
 
 # The unit of nfhandoff(7), SYSTEMD, as the page prints it, around a
 # stand-in ./NFPluginLoader that becomes the fixture server.
+# The fourth review: what was found under systemd, and must hold now.
+ok "-o LOG in OPTS works for ExecStart= too (no -d): the unit starts, and comes back after a crash" '
+	. "$SDH"
+	I=1.30.1.40
+	inst olog $I "" "-o server.log"
+	C systemctl start nfserver@olog || { echo "wanted start to work; got:"; journal olog | tail -3; exit 1; }
+	up olog $I || exit 1
+	C grep -q "nfserver: $MAIN " /srv/olog/server.log || { echo "wanted the server in server.log"; exit 1; }
+	C kill -SEGV $MAIN
+	restarted() { [ "$(prop olog NRestarts)" = 1 ]; }
+	until_ 100 restarted || { echo "wanted NRestarts=1; got $(prop olog NRestarts), $(prop olog ActiveState)"; journal olog | tail -3; exit 1; }
+	until_ 50 up olog $I || exit 1
+	C systemctl stop nfserver@olog'
+ok "SIGKILL of the reload with --ready-fd whose server never writes its line: the unit leaves reloading, the reload returns" '
+	. "$SDH"
+	I=1.30.1.41
+	inst rfdk $I "--ready-fd 3 --ready-delay 600000"
+	dropin rfdk "ExecReload=" "ExecReload=/usr/bin/nfrestart -d --ready-fd 3 --ready-timeout 60 -v -C \${DIR} -S \${SERVER} -I \${ID} -- \$COMMAND"
+	inst rfdk $I
+	C systemctl start nfserver@rfdk || exit 1
+	inst rfdk $I "--ready-fd 3 --ready-delay 600000"
+	C systemctl reload nfserver@rfdk > /dev/null 2>&1 & r=$!
+	ctl() { [ "$(prop rfdk ControlPID)" -gt 1 ]; }
+	until_ 100 ctl || exit 1
+	sleep 0.5; C kill -KILL $(prop rfdk ControlPID)
+	wait $r
+	active() { [ "$(prop rfdk ActiveState)" = active ]; }
+	until_ 100 active || { echo "wanted active; got $(prop rfdk ActiveState)/$(prop rfdk SubState)"; journal rfdk | tail -5; exit 1; }
+	C systemctl stop nfserver@rfdk'
+ok "stop after a reload: the holder does not take the server's exit 0 for a daemonization (no ready timeout waited)" '
+	. "$SDH"
+	I=1.30.1.42
+	inst sstop $I "" "-v"
+	C systemctl start nfserver@sstop && C systemctl reload nfserver@sstop || exit 1
+	up sstop $I || exit 1
+	C systemctl stop nfserver@sstop || exit 1
+	down sstop $I || exit 1
+	! journal sstop | grep -q "exited 0 (daemonized)\|ready timeout" || { echo "wanted no daemonization, no ready timeout; got:"; journal sstop | grep "exited 0 (daemonized)\|ready timeout"; exit 1; }'
+ok "start with --ready-tcp: a listener that is not the new server's does not make it ready" '
+	. "$SDH"
+	I=1.30.1.43
+	CS "cd /tmp && setsid nfserver -S Other -I 1.30.9.43 --no-shm --ready-tcp 7443 > /dev/null 2>&1 < /dev/null &"
+	inst rtcp $I "" "--ready-tcp 7443 --ready-timeout 1"
+	dropin rtcp "TimeoutStartSec=4"
+	C systemctl start nfserver@rtcp > /dev/null 2>&1; r=$?
+	s=$(prop rtcp ActiveState)
+	C systemctl stop nfserver@rtcp; CS "for d in /proc/[0-9]*; do tr \"\\0\" \" \" < \$d/cmdline 2>/dev/null | grep -q \"^nfserver -S Other\" && kill \${d#/proc/}; done; true"
+	[ $r != 0 ] || { echo "wanted start to fail (never READY=1); got 0, $s"; exit 1; }'
+ok "a reload whose backup fails: the status says so, not \"not ready\"" '
+	. "$SDH"
+	I=1.30.1.44
+	inst bkf $I "" "--backup /srv/bkf/full"
+	CS "mkdir -p /srv/bkf/full && mount -t tmpfs -o size=4k bkf /srv/bkf/full && head -c 4096 /dev/zero > /srv/bkf/full/fill 2>/dev/null; true"
+	C systemctl start nfserver@bkf || exit 1
+	C systemctl reload nfserver@bkf; r=$?
+	st=$(prop bkf StatusText)
+	CS "umount /srv/bkf/full"; C systemctl stop nfserver@bkf
+	[ $r != 0 ] && ! echo "$st" | grep -q "not ready" && echo "$st" | grep -q "ended with 3" ||
+	    { echo "wanted a failed reload (3) whose status is not \"not ready\"; got $r, status: $st"; exit 1; }'
+
 ok "nfhandoff(7)'s unit, as written: start, reloads, a crash, stop" '
 	. "$SDH"
 	awk "/^\\.Sh SYSTEMD/ { s = 1 } s && /^\\.Bd -literal/ { l = 1; next } l && /^\\.Ed/ { exit } l" \
