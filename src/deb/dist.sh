@@ -39,6 +39,9 @@ if [ "$check" = 1 ]; then
 	[ -f "$tgz" ] || die "$tgz: not found (make dist)"
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/nfdistcheck.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT INT TERM
+	# The suite runs the tools as another user too: they must reach the
+	# tree (mktemp -d makes it 0700).
+	chmod 755 "$tmp"
 	tar -xzf "$tgz" -C "$tmp"
 	[ -f "$tmp/$base/Makefile" ] || rc=1 die "$tgz: no $base/Makefile"
 	# The unpacked tree makes the same tarball (from its MANIFEST).

@@ -29,7 +29,7 @@ srcs() {
 	pidfile) echo parse pidfile pidrules files fmt msg opt backoff ;;
 	pidlist) echo addr parse pidfile pidrules files fmt msg opt backoff ;;
 	dur | addr) echo parse ;;
-	sched | sig) echo parse sig fmt opt ;;
+	sched | sig) echo parse sig fmt opt msg ;;
 	winquote) echo fmt ;;
 	shmhdr) echo shmhdr ../fixtures/nfxhdr ;;
 	backup) echo backup sum segio files shm shmhdr proc msg fmt parse opt \
