@@ -125,6 +125,11 @@ cmd_check(struct nf_addr *a)
 	switch (judge(a, &pf, &vd)) {
 	case NF_G_OK:
 		nf_debug("%d: alive: %s", (int)pf.pid, vd.why);
+		/* Alive (a keep-alive must not start a second server), but a
+		 * stopped server serves nobody and acts on no signal. */
+		if (vd.state == 'T' || vd.state == 't')
+			nf_info(NF_STOPPED_FMT, a->pidfile, (int)pf.pid,
+			    vd.state, (int)pf.pid);
 		return NF_OK;
 	case NF_G_UNKNOWN:
 		nf_warn("%s: %d: %s", a->pidfile, (int)pf.pid, vd.why);
@@ -136,7 +141,6 @@ cmd_check(struct nf_addr *a)
 	default:
 		if ((r = attached(a, "stale")) >= 0)
 			return r;
-		/* A stopped process is not a running server: say so. */
 		nf_info("%s: stale: %d %s", a->pidfile, (int)pf.pid, vd.why);
 		return NF_FALSE;
 	}

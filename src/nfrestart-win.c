@@ -1018,6 +1018,7 @@ parse(int argc, char **argv)
 			break;
 		}
 	}
+	nf_ecmd_placed(argc, argv, o.a.dir != NULL);
 	argc -= nf_optind;
 	argv += nf_optind;
 	if (argc)

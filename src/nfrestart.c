@@ -771,6 +771,7 @@ parse(int argc, char **argv)
 			usage();
 		}
 	}
+	nf_ecmd_placed(argc, argv, o.a.dir != NULL);
 	argc -= nf_optind;
 	argv += nf_optind;
 	o.cmd = argc > 0 ? argv : NULL;

@@ -64,6 +64,12 @@ one(const struct nf_target *t, int sig, const char *sn)
 			nf_out("%d\n", pid);
 			nf_debug("%d: sent %s: %s (%s)", pid, sn, vd.why,
 			    vd.evidence);
+			if ((vd.state == 'T' || vd.state == 't') &&
+			    sig != SIGKILL && sig != SIGCONT)
+				nf_info("%d: sent %s, but it is stopped (state "
+				    "%c): the signal waits until it is "
+				    "continued (kill -CONT %d)", pid, sn,
+				    vd.state, pid);
 		}
 		return NF_OK;
 	case NF_G_LOOKALIKE:

@@ -142,6 +142,7 @@ nf_guard(const struct nf_target *t, struct nf_verdict *vd)
 		return verdict(vd, NF_G_UNKNOWN, nf_has_proc() ?
 		    "cannot read /proc/PID/stat" : nf_noproc_why());
 	vd->start_ms = p.start_ms;
+	vd->state = p.state;
 	if (nf_proc_exited(&p))
 		return verdict(vd, NF_G_GONE, "exited (zombie, not yet reaped)");
 	nf_fmt(vd->evidence, sizeof(vd->evidence), "comm %s, state %c",

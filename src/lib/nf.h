@@ -220,6 +220,10 @@ int nf_pidfile_report(const struct nf_pidfile *pf);
  * when it cannot be looked at (arg: FILE; ends in ':' for errno). */
 #define NF_BUSY_FMT "%s: a restart of this server is in progress (%s.lock " \
 	"is held)"
+/* A live process in state T (args: FILE or PID's text, PID, state, PID). */
+#define NF_STOPPED_FMT "%s: %d is alive but stopped (state %c: SIGSTOP, a " \
+	"debugger, or nfshm save --freeze): it serves nobody and acts on no " \
+	"signal until it is continued (kill -CONT %d)"
 #define NF_BUSY_UNKNOWN_FMT "%s.lock: cannot tell whether a restart is in " \
 	"progress:"
 #ifndef _WIN32
@@ -346,6 +350,7 @@ struct nf_verdict {
 	int v;
 	const char *why;		/* a fixed phrase */
 	unsigned long long start_ms;	/* the process judged, when read */
+	char state;			/* its /proc state, when read */
 	char evidence[200];		/* for -n and -v */
 };
 int nf_guard(const struct nf_target *t, struct nf_verdict *vd);

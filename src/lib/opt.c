@@ -10,6 +10,8 @@
  * Nothing is printed here: on '?' nf_opterr says why, and nf_usage_die()
  * prints it before the synopsis.
  */
+#include <sys/stat.h>
+
 #include <string.h>
 
 #include "nf.h"
@@ -192,4 +194,39 @@ nf_getopt(int argc, char **argv, const char *so, const struct option *lo)
 		return -1;
 	}
 	return next(argc, argv, so, lo);
+}
+
+/*
+ * COMMAND is every word from the first operand on, as nfrestart takes it
+ * (a leading '+' in its option string). A start-stop-daemon habit,
+ * `nfrestart -d /srv/game -S G -I ID -- ./server`, ends the options at
+ * /srv/game: it becomes COMMAND, and -S, -I and -- its arguments. Say so
+ * (2) instead of a puzzling "no pid file" or an exec of a directory. Not
+ * when -- came first: then every word after it is COMMAND's as written.
+ * DIRGIVEN: -C was given (a relative COMMAND is looked up there).
+ */
+void
+nf_ecmd_placed(int argc, char **argv, int dirgiven)
+{
+	const char *w, *opt = NULL;
+	struct stat st;
+	int i, isdir;
+
+	if (nf_optind >= argc || (nf_optind > 1 &&
+	    !strcmp(argv[nf_optind - 1], "--")))
+		return;
+	w = argv[nf_optind];
+	for (i = nf_optind + 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!opt && argv[i][0] == '-' && argv[i][1])
+			opt = argv[i];
+	isdir = (w[0] == '/' || !dirgiven) && stat(w, &st) == 0 &&
+	    S_ISDIR(st.st_mode);
+	if (i < argc && opt)
+		nf_die(NF_USAGE, "%s was taken as COMMAND (options end at the "
+		    "first word that is not one), but %s and -- follow it: put "
+		    "the options first and COMMAND after --%s", w, opt, isdir ?
+		    "; a directory is given with -C DIR" : "");
+	if (isdir)
+		nf_die(NF_USAGE, "%s is a directory, taken as COMMAND: a "
+		    "directory is given with -C DIR, COMMAND after --", w);
 }

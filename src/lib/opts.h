@@ -10,6 +10,9 @@ extern int nf_optind;
 extern const char *nf_optbad;
 extern char nf_opterr[128];
 int nf_getopt(int argc, char **argv, const char *so, const struct option *lo);
+/* After a '+' parse: COMMAND that an option or -- follows, or a directory
+ * as COMMAND, is a usage error (2) that names the word. */
+void nf_ecmd_placed(int argc, char **argv, int dirgiven);
 
 /* Long-only options share numbers across the tools. */
 enum {

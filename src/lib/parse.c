@@ -220,7 +220,12 @@ nf_parse_key(const char *s, uint32_t *key, const char **why)
 			return -1;
 		}
 	} else if (nf_parse_ulong(s, 0, 0xffffffffULL, &v, why) < 0) {
-		*why = "not a key (0x... hex, or decimal up to 4294967295)";
+		uint32_t k;
+
+		/* 1.11.1.1 where a key goes: the operator means a server. */
+		*why = nf_parse_busid(s, &k, why) == 0 ? "a bus ID, not a key "
+		    "(use -S SERVER -I ID, or nfshm key ID for its keys)" :
+		    "not a key (0x... hex, or decimal up to 4294967295)";
 		return -1;
 	}
 	if (v == 0) {
