@@ -217,13 +217,18 @@ iso(char *buf, size_t n, long long t)
 	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* Four octal digits, as chmod takes them (nf_fmt has no %o). */
+/* The permission bits in octal as ipcs(1) prints them: 666, 600, 0 (nf_fmt
+ * has no %o). */
 static void
 octal(char *buf, unsigned m)
 {
-	for (int i = 3; i >= 0; i--, m >>= 3)
-		buf[i] = (char)('0' + (m & 7));
-	buf[4] = '\0';
+	int i = 0;
+
+	m &= 0777;
+	for (int sh = 6; sh >= 0; sh -= 3)
+		if (i || (m >> sh) || !sh)
+			buf[i++] = (char)('0' + ((m >> sh) & 7));
+	buf[i] = '\0';
 }
 
 enum { F_KIND, F_KEY, F_SHMID, F_OWNER, F_PERMS, F_BYTES, F_NATTCH, F_CPID,
@@ -243,7 +248,7 @@ row_sysv(struct row *r, const struct nf_seg *s)
 	nf_fmt(r->v[F_KIND], 272, "sysv");
 	nf_fmt(r->v[F_KEY], 272, "0x%08x", (unsigned)s->key);
 	nf_fmt(r->v[F_SHMID], 272, "%d", s->shmid);
-	nf_fmt(r->v[F_OWNER], 272, "%u", (unsigned)s->uid);
+	nf_owner_name(s->uid, r->v[F_OWNER], 272);
 	octal(r->v[F_PERMS], s->mode);
 	nf_fmt(r->v[F_BYTES], 272, "%llu", (unsigned long long)s->size);
 	nf_fmt(r->v[F_NATTCH], 272, "%lu", s->nattch);
@@ -264,7 +269,7 @@ row_posix(struct row *r, const char *name, const struct stat *st)
 	nf_fmt(r->v[F_KIND], 272, "posix");
 	nf_fmt(r->v[F_KEY], 272, "%s", name);
 	nf_fmt(r->v[F_SHMID], 272, "-");
-	nf_fmt(r->v[F_OWNER], 272, "%u", (unsigned)st->st_uid);
+	nf_owner_name(st->st_uid, r->v[F_OWNER], 272);
 	octal(r->v[F_PERMS], (unsigned)st->st_mode & 07777);
 	nf_fmt(r->v[F_BYTES], 272, "%lld", (long long)st->st_size);
 	for (int i = F_NATTCH; i <= F_DTIME; i++)

@@ -613,6 +613,43 @@ nf_removeipc_applies(uid_t uid)
 	return logind_removeipc();
 }
 
+struct pwfind {
+	unsigned long long uid;
+	char *buf;
+	size_t n;
+};
+
+/* name:password:UID:... */
+static int
+passwd_line(char *line, void *arg)
+{
+	struct pwfind *f = arg;
+	char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	unsigned long long v;
+	const char *e;
+
+	if (!c2 || c1 == line || (size_t)(c1 - line) >= f->n)
+		return 0;
+	e = nf_scan_ull(c2 + 1, &v);
+	if (e == c2 + 1 || *e != ':' || v != f->uid)
+		return 0;
+	memcpy(f->buf, line, (size_t)(c1 - line));
+	f->buf[c1 - line] = '\0';
+	return 1;
+}
+
+const char *
+nf_owner_name(uid_t uid, char *buf, size_t n)
+{
+	struct pwfind f = { uid, buf, n };
+
+	/* /etc/passwd as ipcs(1) shows it, without NSS (no libc of ours
+	 * brings it); the number where no line names the uid. */
+	if (nf_lines_each("/etc/passwd", passwd_line, &f) != 1)
+		nf_fmt(buf, n, "%u", (unsigned)uid);
+	return buf;
+}
+
 void
 nf_seg_warn(const struct nf_seg *s)
 {

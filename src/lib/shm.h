@@ -88,6 +88,8 @@ int nf_shm_rmid_forced(void);
 /* Does logind remove this owner's IPC objects when its last session ends
  * (RemoveIPC=yes, the default, for a uid above SYS_UID_MAX)? 1/0. */
 int nf_removeipc_applies(uid_t uid);
+/* The owner's name from /etc/passwd into BUF, or its number. */
+const char *nf_owner_name(uid_t uid, char *buf, size_t n);
 /* Warnings on stderr for what would destroy the segment in the restart
  * gap: kernel.shm_rmid_forced=1, marked for removal, logind RemoveIPC. */
 void nf_seg_warn(const struct nf_seg *s);
