@@ -223,7 +223,7 @@ int nf_pidfile_report(const struct nf_pidfile *pf);
 /* A live process in state T (args: FILE or PID's text, PID, state, PID). */
 #define NF_STOPPED_FMT "%s: %d is alive but stopped (state %c: SIGSTOP, a " \
 	"debugger, or nfshm save --freeze): it serves nobody and acts on no " \
-	"signal until it is continued (kill -CONT %d)"
+	"signal but KILL until it is continued (kill -CONT %d)"
 #define NF_BUSY_UNKNOWN_FMT "%s.lock: cannot tell whether a restart is in " \
 	"progress:"
 #ifndef _WIN32
