@@ -502,7 +502,7 @@ signal_old(struct nf_pidfile *pf)
 	struct nf_target t;
 	struct nf_watchopt wo = { 0 };
 	struct nf_sched sc;
-	char b[32], sent[128];
+	char b[32], el[32], sent[128], chk[PATH_MAX + 64];
 	size_t l = 0;
 	int r;
 
@@ -530,12 +530,24 @@ signal_old(struct nf_pidfile *pf)
 	for (int i = 0; i < wo.sent && l < sizeof(sent) - 40; i++)
 		l += nf_fmt(sent + l, sizeof(sent) - l, "%s%s", i ? ", then " :
 		    "", nf_signame(sc.step[i].sig, b, sizeof(b)));
+	/* The check to run is the one that sees what this run saw: the
+	 * directory, the file, and the segment (-S/-I or --shm). */
+	l = nf_fmt(chk, sizeof(chk), "nfpid check");
+	if (o.a.dir)
+		l += nf_fmt(chk + l, sizeof(chk) - l, " -C %s", o.a.dir);
+	l += nf_fmt(chk + l, sizeof(chk) - l, " -p %s", o.a.pidfile);
+	if (o.a.server)
+		nf_fmt(chk + l, sizeof(chk) - l, " -S %s -I %s", o.a.server,
+		    o.a.id);
+	else if (o.nshm)
+		nf_fmt(chk + l, sizeof(chk) - l, " --shm 0x%08x",
+		    (unsigned)o.shm[0]);
 	nf_warn("old server %d was sent %s and is still running after %s: "
 	    "nothing was started, %s still names it. It may yet exit: check "
-	    "with nfpid check -p %s before starting anything; or run again "
-	    "with -r %s/%lld/KILL/5 to escalate", (int)oldpid, sent,
-	    nf_secs(nf_now_us() - t_start, b, sizeof(b)), o.a.pidfile,
-	    o.a.pidfile, sc.step[0].sig == NF_SIG_RESTART ? "restart" :
+	    "with %s before starting anything; or run again with -r "
+	    "%s/%lld/KILL/5 to escalate", (int)oldpid, sent,
+	    nf_secs(nf_now_us() - t_start, el, sizeof(el)), o.a.pidfile, chk,
+	    sc.step[0].sig == NF_SIG_RESTART ? "restart" :
 	    nf_signame(sc.step[0].sig, b, sizeof(b)),
 	    sc.step[0].ms < 1000 ? 1 : sc.step[0].ms / 1000);
 	return r;
