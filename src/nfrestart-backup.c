@@ -74,11 +74,18 @@ bk_setup(const uint32_t *k, int n, int h)
 	nf_dirof(bkpath, dir, sizeof(dir));
 	if (lstat(bkpath, &st) == 0 && !S_ISREG(st.st_mode))
 		nf_die(NF_USAGE, "--backup %s: not a regular file", bkpath);
+	/* A directory meant (a trailing /, --keep, several segments) that
+	 * does not exist yet: say so, not "not a directory". */
+	if ((n > 1 || keep || bkpath[strlen(bkpath) - 1] == '/') &&
+	    lstat(bkpath, &st) < 0 && errno == ENOENT)
+		nf_die(NF_USAGE, "--backup %s: no such directory (mkdir -p %s "
+		    "first); nothing was touched", bkpath, bkpath);
 	if (n > 1 || keep)
 		nf_die(NF_USAGE, "--backup %s: not a directory, for %s", bkpath,
 		    keep ? "--keep" : "several segments");
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-		nf_die(NF_USAGE, "--backup %s: no such directory", bkpath);
+		nf_die(NF_USAGE, "--backup %s: %s: no such directory (mkdir -p "
+		    "%s first); nothing was touched", bkpath, dir, dir);
 }
 
 int

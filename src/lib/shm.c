@@ -630,6 +630,10 @@ passwd_line(char *line, void *arg)
 
 	if (!c2 || c1 == line || (size_t)(c1 - line) >= f->n)
 		return 0;
+	/* A name that would break a tab-separated line is not printed. */
+	for (char *p = line; p < c1; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return 0;
 	e = nf_scan_ull(c2 + 1, &v);
 	if (e == c2 + 1 || *e != ':' || v != f->uid)
 		return 0;
