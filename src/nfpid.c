@@ -20,6 +20,10 @@ static const char usage_text[] =
 "       nfpid write [-qv] [-C DIR] -p FILE PID\n"
 "       nfpid lock [-qv] [-C DIR] -p FILE [--] COMMAND [ARG ...]\n"
 "       nfpid -h | -V\n";
+static const char opts_text[] =
+NF_HELP_ADDR
+"  -f, --force           remove: even while the process lives\n"
+NF_HELP_COMMON;
 
 static int force;
 
@@ -283,14 +287,10 @@ main(int argc, char **argv)
 	if (argc < 2)
 		usage();
 	cmd = argv[1];
-	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
-		nf_out("%s", usage_text);
-		nf_exit(NF_OK);
-	}
-	if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
-		nf_out("nfpid " NF_VERSION "\n");
-		nf_exit(NF_OK);
-	}
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help"))
+		nf_ecommon_opt('h', usage_text, opts_text, "nfpid");
+	if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version"))
+		nf_ecommon_opt('V', usage_text, opts_text, "nfpid");
 	if (strcmp(cmd, "read") && strcmp(cmd, "check") &&
 	    strcmp(cmd, "remove") && strcmp(cmd, "write") &&
 	    strcmp(cmd, "lock")) {
@@ -307,7 +307,7 @@ main(int argc, char **argv)
 			force = 1;
 			break;
 		default:
-			if (!nf_ecommon_opt(c, usage_text, "nfpid"))
+			if (!nf_ecommon_opt(c, usage_text, opts_text, "nfpid"))
 				usage();
 			break;
 		}

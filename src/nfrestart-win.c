@@ -31,6 +31,22 @@ static const char usage_text[] =
 "                     [--ready-timeout DUR] [--name NAME] [--force]\n"
 "                     [--] [COMMAND [ARG ...]]\n"
 "       nfrestart.exe -h | -V\n";
+static const char opts_text[] =
+"  -p, --pidfile FILE    the PID file\n"
+"  -S, --server SERVER   with -I: an NFShmXFrame server, SERVER_ID.pid\n"
+"  -I, --id ID           its bus ID (w.z.t.i)\n"
+"  -C, --chdir DIR       change to DIR first\n"
+"      --name NAME       the process must be called NAME\n"
+"  -s, --signal SIG      restart: the Kill event; stop, reload: theirs\n"
+"  -t, --timeout DUR     how long to wait for the old process (15 s)\n"
+"  -r, --retry SCHEDULE  with KILL: TerminateProcess after that wait\n"
+"  -m, --mapping NAME    hold this file mapping through the restart\n"
+"      --hold DUR        how long to hold the mappings (10 s)\n"
+"      --ready-timeout DUR   how long the lock waits for the new PID file\n"
+"  -w, --write-pidfile   write the new process's PID\n"
+"      --force           go on despite a look-alike\n"
+"  -n, --dry-run         print the plan, do nothing\n"
+NF_HELP_COMMON;
 
 #define MAXMAPS		16
 #define CMDMAX		32767	/* CreateProcess's limit, in characters */
@@ -1013,7 +1029,7 @@ parse(int argc, char **argv)
 			o.force = 1;
 			break;
 		default:
-			if (!nf_ecommon_opt(c, usage_text, "nfrestart.exe"))
+			if (!nf_ecommon_opt(c, usage_text, opts_text, "nfrestart.exe"))
 				usage();
 			break;
 		}

@@ -40,6 +40,25 @@ static const char usage_text[] =
 "                 [--restore FILE] [--new] [--force] [--unsafe-pidfile]\n"
 "                 [--] [COMMAND [ARG ...]]\n"
 "       nfrestart -h | -V\n";
+static const char opts_text[] =
+NF_HELP_ADDR
+"  -s, --signal SIG      restart (31) with -S/-I or --shm, else TERM\n"
+"  -t, --timeout DUR     bound the lock wait and the old server's exit\n"
+"  -r, --retry SCHEDULE  signals while waiting: restart/10/KILL/5\n"
+"  -d, --daemon          run the server in the background, wait for ready\n"
+"  -o, --log FILE        the server's output (append)\n"
+"  -w, --write-pidfile   write the new server's PID (locked)\n"
+"      --new             a first start: no old server, no segment is fine\n"
+"      --ready-file FILE     -d: ready when FILE exists, not empty\n"
+"      --ready-tcp [HOST:]PORT  -d: ready when PORT accepts\n"
+"      --ready-fd N      -d: ready when the server writes a line to fd N\n"
+"      --ready-timeout DUR   -d: how long to wait for ready (30 s)\n"
+"      --backup FILE|DIR save the segments in the gap\n"
+"      --keep N          --backup DIR: keep the N newest\n"
+"      --restore FILE    restore FILE into the segment in the gap\n"
+"      --force           go on despite a look-alike or a bad verdict\n"
+"  -n, --dry-run         print the plan, do nothing\n"
+NF_HELP_COMMON;
 
 struct nfr_opts o;
 pid_t oldpid;				/* the server we stop, or 0 */
@@ -776,7 +795,7 @@ parse(int argc, char **argv)
 			continue;
 		default:
 			if (nf_eaddr_opt(&o.a, c, nf_optarg) ||
-			    nf_ecommon_opt(c, usage_text, "nfrestart") ||
+			    nf_ecommon_opt(c, usage_text, opts_text, "nfrestart") ||
 			    bk_opt(c, nf_optarg))
 				continue;
 			nf_sigopt_hint();

@@ -35,6 +35,18 @@ static const char usage_text[] =
 "       nfshm rm [-fqv] [-t DUR] [-C DIR] [-p PIDFILE]\n"
 "                (KEY | /NAME | -S SERVER -I ID)\n"
 "       nfshm -h | -V\n";
+static const char opts_text[] =
+"  -S, --server SERVER   with -I: the server's object segment\n"
+"  -I, --id ID           its bus ID (w.z.t.i)\n"
+"  -C, --chdir DIR       change to DIR first\n"
+"  -p, --pidfile FILE    restore, rm: the restart lock of FILE\n"
+"  -t, --timeout DUR     wait: give up after DUR; restore, rm: the lock\n"
+"  -f, --force           restore, rm: although attached; save: no warning\n"
+"      --freeze PID      save: stop PID for the copy, always continue it\n"
+"  -H, --no-header       ls: no header line\n"
+"  -k, --key KEY|/NAME   ls: this segment only\n"
+"  -u, --user USER       ls: this owner's segments only\n"
+NF_HELP_COMMON;
 
 int force;			/* -f: the only global */
 
@@ -345,46 +357,23 @@ ls_posix(const char *name, void *arg)
 	return 0;
 }
 
-struct pwq {
-	const char *name;
-	long long uid;
-};
-
-/* name:password:uid:... */
-static int
-pw_line(char *line, void *arg)
-{
-	struct pwq *q = arg;
-	size_t l = strlen(q->name);
-	const char *p;
-	unsigned long long v;
-
-	if (strncmp(line, q->name, l) || line[l] != ':')
-		return 0;
-	if (!(p = strchr(line + l + 1, ':')))
-		return 0;
-	if (*(p = nf_scan_ull(p + 1, &v)) != ':')
-		return 0;
-	q->uid = (long long)v;
-	return 1;
-}
-
 static uid_t
 parse_user(const char *s)
 {
 	unsigned long long v;
 	const char *why;
-	struct pwq q = { s, -1 };
+	uid_t uid = 0;
+	int r;
 
 	if (nf_parse_ulong(s, 0, 0xfffffffeULL, &v, &why) == 0)
 		return (uid_t)v;
 	if (!*s || strchr(s, ':') || strchr(s, '\n'))
 		nf_die(NF_USAGE, "-u %s: not a user name or uid", s);
-	if (nf_lines_each("/etc/passwd", pw_line, &q) < 0 && errno != ENOENT)
+	if ((r = nf_passwd(s, &uid, NULL, 0)) < 0)
 		nf_die(NF_SYS, "/etc/passwd: read:");
-	if (q.uid < 0)
+	if (r == 0)
 		nf_die(NF_USAGE, "-u %s: no such user", s);
-	return (uid_t)q.uid;
+	return uid;
 }
 
 static int
@@ -725,9 +714,9 @@ main(int argc, char **argv)
 	if (argc < 2)
 		usage();
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
-		nf_ecommon_opt('h', usage_text, "nfshm");
+		nf_ecommon_opt('h', usage_text, opts_text, "nfshm");
 	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))
-		nf_ecommon_opt('V', usage_text, "nfshm");
+		nf_ecommon_opt('V', usage_text, opts_text, "nfshm");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(argv[1], cmds[i].name))
 			c = &cmds[i];
@@ -740,7 +729,7 @@ main(int argc, char **argv)
 	r.ms = c->ms;
 	while ((ch = nf_getopt(argc, argv, "C:fHhI:k:p:qS:t:u:vV",
 	    lo)) != -1) {
-		if (nf_ecommon_opt(ch, usage_text, "nfshm"))
+		if (nf_ecommon_opt(ch, usage_text, opts_text, "nfshm"))
 			continue;
 		/* Only the subcommand's own; -k, -u, --freeze once. */
 		if (ch == '?' || !strchr(c->opts, ch) ||

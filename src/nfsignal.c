@@ -17,6 +17,11 @@ static const char usage_text[] =
 "usage: nfsignal [-nqv] [-s SIG] [--name NAME] [--shm KEY] [--unsafe-pidfile]\n"
 "                [-C DIR] [-p FILE | -S SERVER -I ID | PID ...]\n"
 "       nfsignal -h | -V\n";
+static const char opts_text[] =
+NF_HELP_ADDR
+"  -s, --signal SIG      TERM; restart (31) with -S/-I or --shm\n"
+"  -n, --dry-run         say what would be sent, send nothing\n"
+NF_HELP_COMMON;
 
 static int dryrun;
 
@@ -136,7 +141,7 @@ main(int argc, char **argv)
 			sigarg = nf_optarg;
 			break;
 		default:
-			if (!nf_ecommon_opt(c, usage_text, "nfsignal")) {
+			if (!nf_ecommon_opt(c, usage_text, opts_text, "nfsignal")) {
 				nf_sigopt_hint();
 				usage();
 			}

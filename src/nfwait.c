@@ -20,6 +20,13 @@ static const char usage_text[] =
 "              [--shm KEY] [--unsafe-pidfile] [-C DIR]\n"
 "              [-p FILE | -S SERVER -I ID | PID ...]\n"
 "       nfwait -h | -V\n";
+static const char opts_text[] =
+NF_HELP_ADDR
+"  -t, --timeout DUR     give up after DUR: 124 (10, 1.5s, 250ms, 2m)\n"
+"  -s, --signal SIG      the signal of a bare -r DUR\n"
+"  -r, --retry SCHEDULE  signals to send while waiting: TERM/10/KILL/5\n"
+"      --any             return when one of the PIDs has exited\n"
+NF_HELP_COMMON;
 
 static long long t0;
 
@@ -98,7 +105,7 @@ main(int argc, char **argv)
 			any = 1;
 			break;
 		default:
-			if (!nf_ecommon_opt(c, usage_text, "nfwait")) {
+			if (!nf_ecommon_opt(c, usage_text, opts_text, "nfwait")) {
 				nf_sigopt_hint();
 				usage();
 			}

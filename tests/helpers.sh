@@ -151,3 +151,31 @@ counter() {
 peekf() {
 	nfserver --peek -I "$1" | tr ' ' '\n' | sed -n "/^$2\$/{n;p;}"
 }
+
+# helpopts PAGE CMD...: CMD -h lists every option of PAGE (its .It Fl
+# items) on a line of its own, as --help does elsewhere: the short form
+# first, then the long one.
+helpopts() {
+	_page=$1
+	shift
+	sed -n 's/^\.It Fl //p' "$_page" | awk '{
+		s = ""; l = ""
+		if ($1 ~ /^-/) l = "-" $1; else s = "-" $1
+		for (i = 2; i <= NF; i++)
+			if ($(i - 1) == "Fl" && $i ~ /^-/ && l == "") l = "-" $i
+		print (s == "" ? "-" : s) " " (l == "" ? "-" : l)
+	}' > want
+	[ -s want ] || { no "options read from $_page" "none"; return 1; }
+	"$@" -h | tr -d '\r' | sed -n '/^options:$/,$p' > opts
+	while read -r _s _l; do
+		if [ "$_s" = - ]; then
+			_re="^      $_l "
+		elif [ "$_l" = - ]; then
+			_re="^  $_s "
+		else
+			_re="^  $_s, $_l "
+		fi
+		grep -Eq -- "$_re" opts ||
+		    { no "a line /$_re/ in -h" "$(cat opts)"; return 1; }
+	done < want
+}

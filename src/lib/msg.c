@@ -300,11 +300,12 @@ nf_exit(int code)
 }
 
 int
-nf_ecommon_opt(int c, const char *usage, const char *tool)
+nf_ecommon_opt(int c, const char *usage, const char *opts,
+    const char *tool)
 {
 	switch (c) {
 	case 'h':
-		nf_out("%s", usage);
+		nf_out("%s\noptions:\n%s", usage, opts);
 		nf_exit(NF_OK);
 	case 'q':
 		nf_quiet = 1;

@@ -125,8 +125,23 @@ void nf_plan(const char *step, const char *fmt, ...);	/* -n: step<TAB>detail */
 void nf_eoutflush(void);			/* dies 3 on a write error */
 int nf_writeall(int fd, const void *buf, size_t n);	/* 0, or -1 */
 /* -h, -q, -v, -V, the same in every tool: 1 if C was one of them (-h and
- * -V print and exit 0). */
-int nf_ecommon_opt(int c, const char *usage, const char *tool);
+ * -V print and exit 0; -h prints USAGE, then OPTS: one line per option). */
+int nf_ecommon_opt(int c, const char *usage, const char *opts,
+    const char *tool);
+/* -h's lines for what every tool shares. */
+#define NF_HELP_ADDR \
+"  -p, --pidfile FILE    the PID file\n" \
+"  -S, --server SERVER   with -I: an NFShmXFrame server, SERVER_ID.pid\n" \
+"  -I, --id ID           its bus ID (w.z.t.i): its segment, signal restart\n" \
+"  -C, --chdir DIR       change to DIR first\n" \
+"      --name NAME       the process must be called NAME\n" \
+"      --shm KEY         a process with segment KEY attached is the server\n" \
+"      --unsafe-pidfile  accept a PID file another user may replace\n"
+#define NF_HELP_COMMON \
+"  -q, --quiet           no progress messages\n" \
+"  -v, --verbose         each step, with times\n" \
+"  -h, --help            this help\n" \
+"  -V, --version         the version\n"
 _Noreturn void nf_exit(int code);	/* flushes stdout, then exits */
 /* The exit code for a command that exec(2) (CreateProcess) refused with
  * error E: 127 not found (no such file, or a path through a file that is

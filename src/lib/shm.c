@@ -614,7 +614,8 @@ nf_removeipc_applies(uid_t uid)
 }
 
 struct pwfind {
-	unsigned long long uid;
+	const char *name;	/* by name, or NULL: by uid */
+	uid_t uid;
 	char *buf;
 	size_t n;
 };
@@ -628,28 +629,46 @@ passwd_line(char *line, void *arg)
 	unsigned long long v;
 	const char *e;
 
-	if (!c2 || c1 == line || (size_t)(c1 - line) >= f->n)
+	if (!c2 || c1 == line)
+		return 0;
+	e = nf_scan_ull(c2 + 1, &v);
+	if (e == c2 + 1 || *e != ':' || v > 0xfffffffeULL)
+		return 0;
+	if (f->name) {
+		if (strlen(f->name) != (size_t)(c1 - line) ||
+		    strncmp(line, f->name, (size_t)(c1 - line)))
+			return 0;
+		f->uid = (uid_t)v;
+		return 1;
+	}
+	if (v != f->uid || (size_t)(c1 - line) >= f->n)
 		return 0;
 	/* A name that would break a tab-separated line is not printed. */
 	for (char *p = line; p < c1; p++)
 		if ((unsigned char)*p <= ' ' || *p == 0x7f)
 			return 0;
-	e = nf_scan_ull(c2 + 1, &v);
-	if (e == c2 + 1 || *e != ':' || v != f->uid)
-		return 0;
 	memcpy(f->buf, line, (size_t)(c1 - line));
 	f->buf[c1 - line] = '\0';
 	return 1;
 }
 
+int
+nf_passwd(const char *name, uid_t *uid, char *buf, size_t n)
+{
+	struct pwfind f = { name, *uid, buf, n };
+	int r = nf_lines_each("/etc/passwd", passwd_line, &f);
+
+	if (r < 0)
+		return errno == ENOENT ? 0 : -1;
+	*uid = f.uid;
+	return r;
+}
+
 const char *
 nf_owner_name(uid_t uid, char *buf, size_t n)
 {
-	struct pwfind f = { uid, buf, n };
-
-	/* /etc/passwd as ipcs(1) shows it, without NSS (no libc of ours
-	 * brings it); the number where no line names the uid. */
-	if (nf_lines_each("/etc/passwd", passwd_line, &f) != 1)
+	/* As ipcs(1) shows it; the number where no line names the uid. */
+	if (nf_passwd(NULL, &uid, buf, n) != 1)
 		nf_fmt(buf, n, "%u", (unsigned)uid);
 	return buf;
 }

@@ -88,6 +88,10 @@ int nf_shm_rmid_forced(void);
 /* Does logind remove this owner's IPC objects when its last session ends
  * (RemoveIPC=yes, the default, for a uid above SYS_UID_MAX)? 1/0. */
 int nf_removeipc_applies(uid_t uid);
+/* /etc/passwd, read as it is (no NSS: no libc of ours brings it): NAME's
+ * uid into *UID, or, NAME NULL, *UID's name into BUF (one that has blanks
+ * or controls is not taken). 1 found, 0 not, -1 unreadable (errno). */
+int nf_passwd(const char *name, uid_t *uid, char *buf, size_t n);
 /* The owner's name from /etc/passwd into BUF, or its number. */
 const char *nf_owner_name(uid_t uid, char *buf, size_t n);
 /* Warnings on stderr for what would destroy the segment in the restart
