@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <string.h>
 #include <unistd.h>
@@ -263,11 +264,28 @@ ready_seen(pid_t server, const struct tcpaddr *ta)
 	return 0;
 }
 
+/* Where the new server's output went, for the messages of a DOWN. */
+static const char *
+log_where(char *buf, size_t n)
+{
+	if (o.log)
+		nf_fmt(buf, n, "; its output is in %s", o.log);
+	else if (sd_on)
+		nf_fmt(buf, n, "; its output is in the journal (journalctl -u "
+		    "the unit)");
+	else
+		nf_fmt(buf, n, "; its output went to /dev/null (-o LOG keeps "
+		    "it)");
+	return buf;
+}
+
+static const char *ready_what(char *buf, size_t n);
+
 /* The readiness check, once: 1 ready, 0 not yet, -1 never (DOWN, said). */
 static int
 ready_look(pid_t server, const struct tcpaddr *ta, int spfd)
 {
-	char b[48];
+	char b[48], w[160], l[PATH_MAX + 64];
 	int r = ready_seen(server, ta), dead;
 	struct pollfd p = { spfd, POLLIN, 0 };
 
@@ -275,9 +293,10 @@ ready_look(pid_t server, const struct tcpaddr *ta, int spfd)
 	 * pidfd tells, not its number (which may be another's by now). */
 	dead = spfd >= 0 ? poll(&p, 1, 0) > 0 : nf_alive(server) == 0;
 	if (r >= 0 && dead) {
-		nf_warn("new server %d died before it was ready (%s): DOWN%s%s",
-		    (int)server, how_ended(server, spfd, b, sizeof(b)),
-		    o.log ? "; its output is in " : "", o.log ? o.log : "");
+		nf_warn("new server %d died before it was ready (%s), while "
+		    "nfrestart waited for %s: DOWN%s", (int)server,
+		    how_ended(server, spfd, b, sizeof(b)), ready_what(w,
+		    sizeof(w)), log_where(l, sizeof(l)));
 		return -1;
 	}
 	return r;
@@ -305,7 +324,7 @@ ready_wait(pid_t server, int spfd)
 	struct nf_backoff bo;
 	long long t0, next, iv;
 	int r;
-	char b[32], w[160];
+	char b[32], w[160], l[PATH_MAX + 64];
 
 	if (!o.ready_file && !o.ready_tcp && o.ready_fd < 0)
 		return NF_OK;
@@ -329,11 +348,10 @@ ready_wait(pid_t server, int spfd)
 			if ((r = ready_look(server, &ta, spfd)) != 0)
 				break;
 			nf_warn("new server %d is %s but not ready after %s: "
-			    "waited for %s: DOWN%s%s", (int)server,
+			    "waited for %s: DOWN%s", (int)server,
 			    nf_alive(server) == 1 ? "running" : "gone",
 			    nf_secs(nf_now_us() - t0, b, sizeof(b)),
-			    ready_what(w, sizeof(w)), o.log ?
-			    "; its output is in " : "", o.log ? o.log : "");
+			    ready_what(w, sizeof(w)), log_where(l, sizeof(l)));
 			return NF_DOWN;
 		}
 		if (nf_now_us() >= next) {
