@@ -106,7 +106,7 @@ cmd_save(struct run *run)
 		    "not stopping a process that is not its server; nothing "
 		    "saved", (int)fpid, t->name);
 	if (fpid && others && !force)
-		nf_warn("%s: attached by others too (%s): only %d is stopped; "
+		nf_warn("%s: attached by others too (pids %s): only %d is stopped; "
 		    "the copy may be torn (-f: no warning)", tname(t, kb,
 		    sizeof(kb)), pidlist(pids, np, buf, sizeof(buf)), (int)fpid);
 	if (!fpid && n && !force) {
@@ -114,7 +114,7 @@ cmd_save(struct run *run)
 			nf_warn("%s: cannot tell who has it mapped (%s): the copy "
 			    "may be torn (-f: no warning)", t->name, unknown());
 		else
-			nf_warn("%s: attached (%s): the copy may be torn (-f: "
+			nf_warn("%s: attached (pids %s): the copy may be torn (-f: "
 			    "save anyway without this warning)", tname(t, kb,
 			    sizeof(kb)), pidlist(pids, np, buf, sizeof(buf)));
 	}
@@ -208,7 +208,7 @@ check_after(struct tgt *t, unsigned long natt)
 		    unknown());
 		return;
 	}
-	nf_die(NF_SYS, "%s: %s during the restore (attached now: %s): it may "
+	nf_die(NF_SYS, "%s: %s during the restore (attached now: pids %s): it may "
 	    "have read or written a mixture of the old and the restored data; "
 	    "stop it and restore again", tname(t, kb, sizeof(kb)), np < 0 ?
 	    "perhaps attached by another process" : "attached by another "

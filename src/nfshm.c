@@ -522,7 +522,8 @@ cmd_wait(struct run *run)
 		if (r == NF_TIMEOUT) {
 			if (find(t) == 0) {
 				attached(t, pids, &np);
-				nf_warn("%s: still attached (nattch %lu): %s",
+				nf_warn("%s: still attached (nattch %lu, pids "
+				    "%s)",
 				    tname(t, kb, sizeof(kb)), t->s.nattch,
 				    pidlist(pids, np, buf, sizeof(buf)));
 			}
@@ -544,7 +545,7 @@ cmd_wait(struct run *run)
 		if (n == 0)
 			return NF_OK;
 		if (!nf_backoff_sleep(&b)) {
-			nf_warn("%s: still mapped: %s", t->name,
+			nf_warn("%s: still mapped (pids %s)", t->name,
 			    pidlist(pids, np, buf, sizeof(buf)));
 			return NF_TIMEOUT;
 		}
@@ -618,11 +619,11 @@ check_detached(struct tgt *t, const char *what)
 		return;
 	}
 	if (n && !force)
-		nf_die(NF_REFUSED, "%s: attached (nattch %lu: %s); not %s "
+		nf_die(NF_REFUSED, "%s: attached (nattch %lu, pids %s); not %s "
 		    "(--force to go on)", tname(t, kb, sizeof(kb)), n,
 		    pidlist(pids, np, buf, sizeof(buf)), what);
 	if (n)
-		nf_warn("%s: attached (nattch %lu: %s); %s anyway (--force)",
+		nf_warn("%s: attached (nattch %lu, pids %s); %s anyway (--force)",
 		    tname(t, kb, sizeof(kb)), n, pidlist(pids, np, buf,
 		    sizeof(buf)), what);
 }
