@@ -373,16 +373,22 @@ fi
 restarted "missing: 127.0.0.3 restarted before it" 127.0.0.3
 untouched "missing: 127.0.0.4 untouched" 127.0.0.4
 
+# start_on HOST WHAT: start HOST's server (as its loader now is) outside
+# the playbook, ready on its port, or end the run.
+start_on() {
+	nfrestart -q -d -C "$(hdir "$1")" -S GameServer -I "$(hid "$1")" \
+	    -o server.log --ready-tcp "127.0.0.1:$(hport "$1")" -- \
+	    ./NFPluginLoader --Server=GameServer --ID="$(hid "$1")" --Start ||
+	    { echo "fleet: cannot start the $2 server on $1"; exit 1; }
+}
+
 # Case 5: the first host's server does not stop (it ignores the restart
 # signal): nfrestart gives up with 124, leaving it running and starting
 # nothing; the playbook waits for it once more, says that it still runs,
 # and the rollout stops there.
 loader 127.0.0.4 good
 loader 127.0.0.2 stuck
-nfrestart -q -d -C "$(hdir 127.0.0.2)" -S GameServer -I "$(hid 127.0.0.2)" \
-    -o server.log --ready-tcp "127.0.0.1:$(hport 127.0.0.2)" -- \
-    ./NFPluginLoader --Server=GameServer --ID="$(hid 127.0.0.2)" --Start ||
-    { echo "fleet: cannot start the stuck server on 127.0.0.2"; exit 1; }
+start_on 127.0.0.2 stuck
 snap
 play stuck -e nf_stop_timeout=2s
 if [ "$prc" != 0 ] && grep -q \
@@ -418,10 +424,7 @@ loader 127.0.0.2 slow
 p=$(cat "$(hpidf 127.0.0.2)")
 kill -KILL "$p"
 while alive "$p"; do sleep 0.01; done
-nfrestart -q -d -C "$(hdir 127.0.0.2)" -S GameServer -I "$(hid 127.0.0.2)" \
-    -o server.log --ready-tcp "127.0.0.1:$(hport 127.0.0.2)" -- \
-    ./NFPluginLoader --Server=GameServer --ID="$(hid 127.0.0.2)" --Start ||
-    { echo "fleet: cannot start the slow server on 127.0.0.2"; exit 1; }
+start_on 127.0.0.2 slow
 loader 127.0.0.2 good
 snap
 play slow -e nf_stop_timeout=2s
