@@ -1009,20 +1009,16 @@ parse(int argc, char **argv)
 			sigarg = nf_optarg;
 			break;
 		case 't':
-			if (nf_parse_dur(nf_optarg, &o.tmo, &why) < 0)
-				nf_die(NF_USAGE, "-t %s: %s", nf_optarg, why);
+			o.tmo = nf_edur("-t", nf_optarg);
 			break;
 		case 'w':
 			o.wflag = 1;
 			break;
 		case NF_OPT_HOLD:
-			if (nf_parse_dur(nf_optarg, &o.hold_ms, &why) < 0)
-				nf_die(NF_USAGE, "--hold %s: %s", nf_optarg, why);
+			o.hold_ms = nf_edur("--hold", nf_optarg);
 			break;
 		case NF_OPT_READY_TIMEOUT:
-			if (nf_parse_dur(nf_optarg, &o.ready_ms, &why) < 0)
-				nf_die(NF_USAGE, "--ready-timeout %s: %s",
-				    nf_optarg, why);
+			o.ready_ms = nf_edur("--ready-timeout", nf_optarg);
 			o.ready_given = 1;
 			break;
 		case NF_OPT_FORCE:

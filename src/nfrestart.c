@@ -755,8 +755,7 @@ parse(int argc, char **argv)
 			sarg = nf_optarg;
 			continue;
 		case 't':
-			if (nf_parse_dur(nf_optarg, &o.tmo, &why) < 0)
-				nf_die(NF_USAGE, "-t %s: %s", nf_optarg, why);
+			o.tmo = nf_edur("-t", nf_optarg);
 			continue;
 		case 'w':
 			o.wflag = 1;
@@ -788,9 +787,7 @@ parse(int argc, char **argv)
 			nready++;
 			continue;
 		case NF_OPT_READY_TIMEOUT:
-			if (nf_parse_dur(nf_optarg, &o.ready_ms, &why) < 0)
-				nf_die(NF_USAGE, "--ready-timeout %s: %s", nf_optarg,
-				    why);
+			o.ready_ms = nf_edur("--ready-timeout", nf_optarg);
 			o.ready_given = 1;
 			continue;
 		default:

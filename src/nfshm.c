@@ -749,8 +749,7 @@ main(int argc, char **argv)
 			r.f.bykey = 1;
 			break;
 		case 't':
-			if (nf_parse_dur(nf_optarg, &r.ms, &why) < 0)
-				nf_die(NF_USAGE, "-t %s: %s", nf_optarg, why);
+			r.ms = nf_edur("-t", nf_optarg);
 			break;
 		case 'u':
 			r.f.uid = parse_user(nf_optarg);

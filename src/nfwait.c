@@ -98,8 +98,7 @@ main(int argc, char **argv)
 			sigarg = nf_optarg;
 			break;
 		case 't':
-			if (nf_parse_dur(nf_optarg, &ms, &why) < 0)
-				nf_die(NF_USAGE, "-t %s: %s", nf_optarg, why);
+			ms = nf_edur("-t", nf_optarg);
 			break;
 		case NF_OPT_ANY:
 			any = 1;

@@ -67,6 +67,8 @@ int nf_parse_pidbuf(const char *buf, size_t len, unsigned long pidmax,
     unsigned long *pid, const char **why);
 /* Durations `10`, `1.5s`, `250ms`, `2m`, `1h` in milliseconds. */
 int nf_parse_dur(const char *s, long long *ms, const char **why);
+/* The same for an option's argument: OPT ARG: why, and exit 2. */
+long long nf_edur(const char *opt, const char *arg);
 /* Bus ID w.z.t.i (world 4 bits, zone 12, type 8, index 8). */
 int nf_parse_busid(const char *s, uint32_t *objkey, const char **why);
 uint32_t nf_buskey(uint32_t objkey);

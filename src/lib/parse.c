@@ -272,3 +272,14 @@ nf_scan_ull(const char *s, unsigned long long *v)
 {
 	return nf_scan_base(s, 10, v);
 }
+
+long long
+nf_edur(const char *opt, const char *arg)
+{
+	const char *why;
+	long long ms;
+
+	if (nf_parse_dur(arg, &ms, &why) < 0)
+		nf_die(NF_USAGE, "%s %s: %s", opt, arg, why);
+	return ms;
+}
