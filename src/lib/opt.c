@@ -226,7 +226,13 @@ nf_ecmd_placed(int argc, char **argv, int dirgiven)
 		    "first word that is not one), but %s and -- follow it: put "
 		    "the options first and COMMAND after --%s", w, opt, isdir ?
 		    "; a directory is given with -C DIR" : "");
-	if (isdir)
+	/* A word without a slash is looked up in PATH (on Windows, with .exe
+	 * added), not here: a directory of that name beside us is no sign. */
+	if (isdir && (strchr(w, '/')
+#ifdef _WIN32
+	    || strchr(w, '\\')
+#endif
+	    ))
 		nf_die(NF_USAGE, "%s is a directory, taken as COMMAND: a "
 		    "directory is given with -C DIR, COMMAND after --", w);
 }
