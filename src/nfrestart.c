@@ -521,7 +521,7 @@ signal_old(struct nf_pidfile *pf)
 	struct nf_target t;
 	struct nf_watchopt wo = { 0 };
 	struct nf_sched sc;
-	char b[32], el[32], sent[128], chk[PATH_MAX + 64];
+	char b[32], el[32], sent[128], chk[2 * PATH_MAX + 64], q[PATH_MAX + 8];
 	size_t l = 0;
 	int r;
 
@@ -553,8 +553,10 @@ signal_old(struct nf_pidfile *pf)
 	 * directory, the file, and the segment (-S/-I or --shm). */
 	l = nf_fmt(chk, sizeof(chk), "nfpid check");
 	if (o.a.dir)
-		l += nf_fmt(chk + l, sizeof(chk) - l, " -C %s", o.a.dir);
-	l += nf_fmt(chk + l, sizeof(chk) - l, " -p %s", o.a.pidfile);
+		l += nf_fmt(chk + l, sizeof(chk) - l, " -C %s",
+		    nf_shword(o.a.dir, q, sizeof(q)));
+	l += nf_fmt(chk + l, sizeof(chk) - l, " -p %s",
+	    nf_shword(o.a.pidfile, q, sizeof(q)));
 	if (o.a.server)
 		nf_fmt(chk + l, sizeof(chk) - l, " -S %s -I %s", o.a.server,
 		    o.a.id);

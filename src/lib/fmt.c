@@ -305,3 +305,30 @@ nf_utc(char *buf, size_t n)
 	    t.wMonth, t.wDay, t.wHour, t.wMinute, t.wSecond, t.wMilliseconds);
 }
 #endif
+
+const char *
+nf_shword(const char *s, char *buf, size_t n)
+{
+	size_t o = 0;
+	const char *p;
+
+	for (p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("_./:=@%+,-", *p)))
+			break;
+	if (*s && !*p)
+		return s;
+	if (n < 3)
+		return s;
+	buf[o++] = '\'';
+	for (p = s; *p && o + 5 < n; p++) {
+		if (*p == '\'') {
+			memcpy(buf + o, "'\\''", 4);
+			o += 4;
+		} else
+			buf[o++] = *p;
+	}
+	buf[o++] = '\'';
+	buf[o] = '\0';
+	return buf;
+}

@@ -48,6 +48,9 @@ size_t nf_vfmt(char *buf, size_t n, const char *fmt, va_list ap);
 size_t nf_fmt(char *buf, size_t n, const char *fmt, ...);
 /* As nf_vfmt, but what it wrote: at most N - 1 bytes. */
 size_t nf_vfmtw(char *buf, size_t n, const char *fmt, va_list ap);
+/* S as a shell word for a command we print for pasting: itself when it
+ * is plain, else in single quotes; in BUF when quoted. */
+const char *nf_shword(const char *s, char *buf, size_t n);
 /* Now in UTC to the millisecond (2026-12-06T15:04:05.123Z), for -v. */
 void nf_utc(char *buf, size_t n);
 /* A Windows command line by MSVCRT's rules: ARGV (argv[0] the program,
