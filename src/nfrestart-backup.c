@@ -74,18 +74,33 @@ bk_setup(const uint32_t *k, int n, int h)
 	nf_dirof(bkpath, dir, sizeof(dir));
 	if (lstat(bkpath, &st) == 0 && !S_ISREG(st.st_mode))
 		nf_die(NF_USAGE, "--backup %s: not a regular file", bkpath);
-	/* A directory meant (a trailing /, --keep, several segments) that
-	 * does not exist yet: say so, not "not a directory". */
-	if ((n > 1 || keep || bkpath[strlen(bkpath) - 1] == '/') &&
-	    lstat(bkpath, &st) < 0 && errno == ENOENT)
-		nf_die(NF_USAGE, "--backup %s: no such directory (mkdir -p %s "
-		    "first); nothing was touched", bkpath, bkpath);
-	if (n > 1 || keep)
-		nf_die(NF_USAGE, "--backup %s: not a directory, for %s", bkpath,
-		    keep ? "--keep" : "several segments");
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+	/* A directory meant (a trailing /, --keep, several segments): one
+	 * not made yet is said so, with the mkdir that makes it; anything
+	 * else there (a file, a symbolic link to nothing) is not one. */
+	if (n > 1 || keep || bkpath[strlen(bkpath) - 1] == '/') {
+		size_t l = strlen(bkpath);
+
+		while (l > 1 && bkpath[l - 1] == '/')
+			l--;
+		if (l >= sizeof(dir))
+			nf_die(NF_USAGE, "--backup %s: name too long", bkpath);
+		memcpy(dir, bkpath, l);
+		dir[l] = '\0';
+		if (lstat(dir, &st) < 0 && errno == ENOENT)
+			nf_die(NF_USAGE, "--backup %s: no such directory "
+			    "(mkdir -p %s first); nothing was touched", bkpath,
+			    dir);
+		nf_die(NF_USAGE, "--backup %s: not a directory%s%s", bkpath,
+		    S_ISLNK(st.st_mode) ? " (a symbolic link to nothing)" : "",
+		    n > 1 || keep ? keep ? ", for --keep" :
+		    ", for several segments" : "");
+	}
+	if (stat(dir, &st) < 0 && errno == ENOENT)
 		nf_die(NF_USAGE, "--backup %s: %s: no such directory (mkdir -p "
 		    "%s first); nothing was touched", bkpath, dir, dir);
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		nf_die(NF_USAGE, "--backup %s: %s: not a directory", bkpath,
+		    dir);
 }
 
 int
