@@ -63,11 +63,21 @@ judge(struct nf_addr *a, struct nf_pidfile *pf, struct nf_verdict *vd)
  * (deleted, empty, garbled, stale): a keep-alive job must not start a
  * second one beside it. The exit code to give, or -1 when none does.
  */
+/* Alive (a keep-alive must not start a second server), but a stopped
+ * server serves nobody and acts on no signal: say so. */
+static void
+stopped(const char *file, pid_t pid, char state)
+{
+	if (state == 'T' || state == 't')
+		nf_info(NF_STOPPED_FMT, file, (int)pid, state, (int)pid);
+}
+
 static int
 attached(struct nf_addr *a, const char *what)
 {
 	struct nf_seg s;
 	struct shmid_ds ds;
+	struct nf_proc p;
 	pid_t pid;
 	int r;
 
@@ -98,6 +108,8 @@ attached(struct nf_addr *a, const char *what)
 		return -1;
 	nf_info("%s: %s, but %d has the server's segment 0x%08x attached: "
 	    "the server runs", a->pidfile, what, (int)pid, (unsigned)a->key);
+	if (nf_proc_read(pid, &p) == 0)
+		stopped(a->pidfile, pid, p.state);
 	return NF_OK;
 }
 
@@ -129,11 +141,7 @@ cmd_check(struct nf_addr *a)
 	switch (judge(a, &pf, &vd)) {
 	case NF_G_OK:
 		nf_debug("%d: alive: %s", (int)pf.pid, vd.why);
-		/* Alive (a keep-alive must not start a second server), but a
-		 * stopped server serves nobody and acts on no signal. */
-		if (vd.state == 'T' || vd.state == 't')
-			nf_info(NF_STOPPED_FMT, a->pidfile, (int)pf.pid,
-			    vd.state, (int)pf.pid);
+		stopped(a->pidfile, pf.pid, vd.state);
 		return NF_OK;
 	case NF_G_UNKNOWN:
 		nf_warn("%s: %d: %s", a->pidfile, (int)pf.pid, vd.why);
