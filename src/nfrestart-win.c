@@ -841,7 +841,7 @@ removepid(const struct wpf *w)
  * before is in it now: someone started a server meanwhile.
  */
 static void
-removestale(const struct wpf *judged)
+removestale(const struct wpf *judged, DWORD stopped)
 {
 	for (int tries = 0; tries < 100; tries++) {
 		struct wpf w;
@@ -851,11 +851,21 @@ removestale(const struct wpf *judged)
 			return;
 		if (w.pf.status == NF_PF_OK && !(judged->pf.status ==
 		    NF_PF_OK && judged->pf.pid == w.pf.pid) &&
-		    alive((DWORD)w.pf.pid))
-			nf_die(NF_REFUSED, "%s: now names %lu, a live process: "
-			    "someone started a server during the restart; not "
-			    "starting another", o.a.pidfile,
-			    (unsigned long)w.pf.pid);
+		    alive((DWORD)w.pf.pid)) {
+			/* After a stop, not 5: something was touched. */
+			if (!stopped)
+				nf_die(NF_REFUSED, "%s: now names %lu, a live "
+				    "process: someone started a server during "
+				    "the restart; not starting another; nothing "
+				    "was touched", o.a.pidfile,
+				    (unsigned long)w.pf.pid);
+			nf_die(NF_DOWN, "%s: now names %lu, a live process "
+			    "that someone started while the old server %lu "
+			    "stopped: not starting a second server beside it, "
+			    "nothing was started: DOWN unless %lu is the server",
+			    o.a.pidfile, (unsigned long)w.pf.pid,
+			    (unsigned long)stopped, (unsigned long)w.pf.pid);
+		}
 		if (removepid(&w)) {
 			nf_debug("%s: removed", o.a.pidfile);
 			return;
@@ -1191,7 +1201,7 @@ main(int argc, char **argv)
 	/* -s stop / reload / QUIT without COMMAND: deliver, then exit. */
 	if (deliver_only) {
 		if (!old) {
-			removestale(&pf);
+			removestale(&pf, 0);
 			nf_exit(NF_FALSE);
 		}
 		nf_exit(deliver(old, pid, evkind(o.sig),
@@ -1214,7 +1224,7 @@ main(int argc, char **argv)
 	else
 		touch();
 	/* 6. The stale PID file. */
-	removestale(&pf);
+	removestale(&pf, old ? pid : 0);
 	nf_debug("old server handled in %s", nf_secs(nf_now_us() - t0, line,
 	    sizeof(line)));
 	if (!o.cmd)	/* stop only: 1 when there was nothing to stop */

@@ -584,11 +584,26 @@ remove_pidfile(const struct nf_pidfile *judged)
 	nf_pidfile_read(o.a.pidfile, o.a.unsafe, &pf);
 	if (pf.status == NF_PF_ABSENT)
 		return;
+	/* Nothing touched yet (no old server) is a refusal; after the old
+	 * server's stop (or a restore in the gap) it is a service that may
+	 * be down: not 5, which promises that nothing was touched. */
 	if (pf.status == NF_PF_OK && !(judged->status == NF_PF_OK &&
-	    judged->pid == pf.pid) && nf_alive(pf.pid) == 1)
-		nf_die(NF_REFUSED, "%s: now names %d, a live process: someone "
-		    "started a server during the restart; not starting another",
-		    o.a.pidfile, (int)pf.pid);
+	    judged->pid == pf.pid) && nf_alive(pf.pid) == 1) {
+		int restored = 0;
+
+		for (int i = 0; i < o.nshm; i++)
+			restored |= bk_restores(o.shm[i]);
+		if (!oldpid && !restored)
+			nf_die(NF_REFUSED, "%s: now names %d, a live process: "
+			    "someone started a server during the restart; not "
+			    "starting another; nothing was touched", o.a.pidfile,
+			    (int)pf.pid);
+		nf_die(NF_DOWN, "%s: now names %d, a live process that "
+		    "someone started while the old server %d stopped: not "
+		    "starting a second server beside it, nothing was started: "
+		    "DOWN unless %d is the server", o.a.pidfile, (int)pf.pid,
+		    (int)oldpid, (int)pf.pid);
+	}
 	if (unlink(o.a.pidfile) < 0 && errno != ENOENT)
 		nf_die(NF_SYS, "%s: unlink:", o.a.pidfile);
 	nf_debug("%s: removed", o.a.pidfile);
