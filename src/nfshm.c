@@ -218,15 +218,10 @@ io_open(struct nf_io *io, const struct tgt *t, int rw)
 static void
 iso(char *buf, size_t n, long long t)
 {
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	if (t <= 0 || !gmtime_r(&tt, &tm)) {
+	if (t <= 0)
 		nf_fmt(buf, n, "-");
-		return;
-	}
-	nf_fmt(buf, n, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	else
+		nf_iso(buf, n, t, -1);
 }
 
 /* The permission bits in octal as ipcs(1) prints them: 666, 600, 0 (nf_fmt

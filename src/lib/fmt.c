@@ -277,22 +277,45 @@ nf_winquote(char *buf, size_t n, char **argv)
 	return o;
 }
 
+/*
+ * Seconds since the epoch as ISO 8601 UTC, with MS milliseconds unless MS
+ * is negative. The civil date from the day number as in Howard Hinnant's
+ * days_from_civil, inverted: libc's gmtime brings its time zone code along
+ * (about 700 bytes of a static binary) for nothing here.
+ */
+void
+nf_iso(char *buf, size_t n, long long secs, int ms)
+{
+	long long z = (secs >= 0 ? secs : secs - 86399) / 86400;
+	long long r = secs - z * 86400, era, doe, yoe, y, doy, mp, d, m;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y = yoe + era * 400 + (m <= 2);
+	nf_fmt(buf, n, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld%s", y, m, d,
+	    r / 3600, r / 60 % 60, r % 60, ms < 0 ? "Z" : "");
+	if (ms >= 0 && n) {
+		size_t l = strlen(buf);
+
+		nf_fmt(buf + l, n - l, ".%03dZ", ms);
+	}
+}
+
 #ifndef _WIN32
 /* Now, in UTC, to the millisecond: 2026-12-06T15:04:05.123Z. */
 void
 nf_utc(char *buf, size_t n)
 {
 	struct timespec ts;
-	struct tm tm;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	if (!gmtime_r(&ts.tv_sec, &tm)) {
-		nf_fmt(buf, n, "-");
-		return;
-	}
-	nf_fmt(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year +
-	    1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	    (int)(ts.tv_nsec / 1000000));
+	nf_iso(buf, n, (long long)ts.tv_sec, (int)(ts.tv_nsec / 1000000));
 }
 #else
 void

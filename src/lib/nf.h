@@ -53,6 +53,8 @@ size_t nf_vfmtw(char *buf, size_t n, const char *fmt, va_list ap);
 const char *nf_shword(const char *s, char *buf, size_t n);
 /* Now in UTC to the millisecond (2026-12-06T15:04:05.123Z), for -v. */
 void nf_utc(char *buf, size_t n);
+/* SECS since the epoch the same way, with MS milliseconds unless MS < 0. */
+void nf_iso(char *buf, size_t n, long long secs, int ms);
 /* A Windows command line by MSVCRT's rules: ARGV (argv[0] the program,
  * holding no '"') quoted into BUF, always NUL-terminated; returns the whole
  * length, which may be N or more. */
@@ -136,12 +138,12 @@ int nf_ecommon_opt(int c, const char *usage, const char *opts,
 /* -h's lines for what every tool shares. */
 #define NF_HELP_ADDR \
 "  -p, --pidfile FILE    the PID file\n" \
-"  -S, --server SERVER   with -I: an NFShmXFrame server, SERVER_ID.pid\n" \
-"  -I, --id ID           its bus ID (w.z.t.i): its segment, signal restart\n" \
+"  -S, --server SERVER   with -I: NFShmXFrame's SERVER_ID.pid\n" \
+"  -I, --id ID           its bus ID w.z.t.i: its segment, signal 31\n" \
 "  -C, --chdir DIR       change to DIR first\n" \
 "      --name NAME       the process must be called NAME\n" \
-"      --shm KEY         a process with segment KEY attached is the server\n" \
-"      --unsafe-pidfile  accept a PID file another user may replace\n"
+"      --shm KEY         who has segment KEY attached is the server\n" \
+"      --unsafe-pidfile  accept a file others could replace\n"
 #define NF_HELP_COMMON \
 "  -q, --quiet           no progress messages\n" \
 "  -v, --verbose         each step, with times\n" \
@@ -241,9 +243,9 @@ int nf_pidfile_report(const struct nf_pidfile *pf);
 #define NF_BUSY_FMT "%s: a restart of this server is in progress (%s.lock " \
 	"is held)"
 /* A live process in state T (args: FILE or PID's text, PID, state, PID). */
-#define NF_STOPPED_FMT "%s: %d is alive but stopped (state %c: SIGSTOP, a " \
-	"debugger, or nfshm save --freeze): it serves nobody and acts on no " \
-	"signal but KILL until it is continued (kill -CONT %d)"
+#define NF_STOPPED_FMT "%s: %d is alive but stopped (state %c): it " \
+	"serves nobody and acts on no signal but KILL until continued " \
+	"(kill -CONT %d)"
 #define NF_BUSY_UNKNOWN_FMT "%s.lock: cannot tell whether a restart is in " \
 	"progress:"
 #ifndef _WIN32
