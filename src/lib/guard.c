@@ -11,8 +11,6 @@
  * fail closed). DESIGN.md section 3 is the contract.
  */
 #define _GNU_SOURCE
-#include <sys/ipc.h>
-#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -126,17 +124,6 @@ failed(const struct nf_target *t, const struct nf_proc *p,
 	return verdict(vd, NF_G_STALE, why);
 }
 
-/* The server's segment exists and nobody has it attached: 1. */
-static int
-seg_unattached(uint32_t key)
-{
-	struct shmid_ds ds;
-	int id = shmget((key_t)key, 0, 0);
-
-	return id >= 0 && shmctl(id, IPC_STAT, &ds) == 0 &&
-	    ds.shm_nattch == 0;
-}
-
 int
 nf_guard(const struct nf_target *t, struct nf_verdict *vd)
 {
@@ -202,18 +189,6 @@ nf_guard(const struct nf_target *t, struct nf_verdict *vd)
 		 * inodes, ext3, some NFS) puts a write up to 999 ms earlier
 		 * than it happened. */
 		if (d <= NF_START_SLACK_MS + (st->st_mtim.tv_nsec ? 0 : 1000)) {
-			/* On time alone, while the server's segment is there
-			 * and attached by nobody: a running server keeps it
-			 * attached, so this is a server still starting, or
-			 * another process under a pid file whose mtime moved
-			 * later (touched, the clock stepped back): not
-			 * cleared (5), never signalled as the server. */
-			if (t->has_key && shm == 0 && seg_unattached(t->key) &&
-			    holds_lock(t->pid, st) != 1)
-				return verdict(vd, NF_G_LOOKALIKE, "passes on "
-				    "time only, and nobody has the server's "
-				    "segment attached (still starting, or the pid "
-				    "file touched since)");
 			if (name_ok)
 				return verdict(vd, NF_G_OK,
 				    "started before the pid file was written");
