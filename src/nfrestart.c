@@ -558,8 +558,8 @@ signal_old(struct nf_pidfile *pf)
 	l += nf_fmt(chk + l, sizeof(chk) - l, " -p %s",
 	    nf_shword(o.a.pidfile, q, sizeof(q)));
 	if (o.a.server)
-		nf_fmt(chk + l, sizeof(chk) - l, " -S %s -I %s", o.a.server,
-		    o.a.id);
+		nf_fmt(chk + l, sizeof(chk) - l, " -S %s -I %s",
+		    nf_shword(o.a.server, q, sizeof(q)), o.a.id);
 	else if (o.nshm)
 		nf_fmt(chk + l, sizeof(chk) - l, " --shm 0x%08x",
 		    (unsigned)o.shm[0]);
@@ -598,6 +598,19 @@ remove_pidfile(const struct nf_pidfile *judged)
 			    "someone started a server during the restart; not "
 			    "starting another; nothing was touched", o.a.pidfile,
 			    (int)pf.pid);
+		/* Stop only: the stop asked for is done; the file is theirs. */
+		if (!o.cmd) {
+			nf_warn("%s: now names %d, a live process that someone "
+			    "started meanwhile: left in place", o.a.pidfile,
+			    (int)pf.pid);
+			return;
+		}
+		if (!oldpid)
+			nf_die(NF_DOWN, "%s: now names %d, a live process that "
+			    "someone started while --restore wrote the segment: "
+			    "not starting a second server beside it, nothing was "
+			    "started: DOWN unless %d is the server", o.a.pidfile,
+			    (int)pf.pid, (int)pf.pid);
 		nf_die(NF_DOWN, "%s: now names %d, a live process that "
 		    "someone started while the old server %d stopped: not "
 		    "starting a second server beside it, nothing was started: "

@@ -344,7 +344,9 @@ nf_shword(const char *s, char *buf, size_t n)
 	if (n < 3)
 		return s;
 	buf[o++] = '\'';
-	for (p = s; *p && o + 5 < n; p++) {
+	for (p = s; *p; p++) {
+		if (o + 6 > n)		/* cut would be another word */
+			return s;
 		if (*p == '\'') {
 			memcpy(buf + o, "'\\''", 4);
 			o += 4;
