@@ -183,22 +183,12 @@ static void
 stamp(char *buf, size_t n)
 {
 	struct timespec ts;
-	long long t, z, era, doe, yoe, doy, mp, y, m, d;
+	long long f[6];
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	t = ts.tv_sec;
-	/* Days to a civil date (H. Hinnant's days_from_civil, inverted). */
-	z = t / 86400 + 719468;
-	era = z / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	d = doy - (153 * mp + 2) / 5 + 1;
-	m = mp < 10 ? mp + 3 : mp - 9;
-	y = yoe + era * 400 + (m <= 2);
-	nf_fmt(buf, n, "%04lld%02lld%02lldT%02lld%02lld%02lld.%03ldZ", y, m, d,
-	    t % 86400 / 3600, t % 3600 / 60, t % 60, ts.tv_nsec / 1000000);
+	nf_civil((long long)ts.tv_sec, f);
+	nf_fmt(buf, n, "%04lld%02lld%02lldT%02lld%02lld%02lld.%03ldZ", f[0], f[1],
+	    f[2], f[3], f[4], f[5], ts.tv_nsec / 1000000);
 }
 
 /*

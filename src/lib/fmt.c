@@ -278,16 +278,16 @@ nf_winquote(char *buf, size_t n, char **argv)
 }
 
 /*
- * Seconds since the epoch as ISO 8601 UTC, with MS milliseconds unless MS
- * is negative. The civil date from the day number as in Howard Hinnant's
- * days_from_civil, inverted: libc's gmtime brings its time zone code along
- * (about 700 bytes of a static binary) for nothing here.
+ * Seconds since the epoch as a UTC date and time: year, month, day, hour,
+ * minute, second in F. The civil date from the day number as in Howard
+ * Hinnant's days_from_civil, inverted: libc's gmtime brings its time zone
+ * code along (about 700 bytes of a static binary) for nothing here.
  */
 void
-nf_iso(char *buf, size_t n, long long secs, int ms)
+nf_civil(long long secs, long long f[6])
 {
 	long long z = (secs >= 0 ? secs : secs - 86399) / 86400;
-	long long r = secs - z * 86400, era, doe, yoe, y, doy, mp, d, m;
+	long long r = secs - z * 86400, era, doe, yoe, doy, mp;
 
 	z += 719468;
 	era = (z >= 0 ? z : z - 146096) / 146097;
@@ -295,11 +295,23 @@ nf_iso(char *buf, size_t n, long long secs, int ms)
 	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
 	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
 	mp = (5 * doy + 2) / 153;
-	d = doy - (153 * mp + 2) / 5 + 1;
-	m = mp < 10 ? mp + 3 : mp - 9;
-	y = yoe + era * 400 + (m <= 2);
-	nf_fmt(buf, n, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld%s", y, m, d,
-	    r / 3600, r / 60 % 60, r % 60, ms < 0 ? "Z" : "");
+	f[2] = doy - (153 * mp + 2) / 5 + 1;
+	f[1] = mp < 10 ? mp + 3 : mp - 9;
+	f[0] = yoe + era * 400 + (f[1] <= 2);
+	f[3] = r / 3600;
+	f[4] = r / 60 % 60;
+	f[5] = r % 60;
+}
+
+/* ISO 8601 UTC, with MS milliseconds unless MS is negative. */
+void
+nf_iso(char *buf, size_t n, long long secs, int ms)
+{
+	long long f[6];
+
+	nf_civil(secs, f);
+	nf_fmt(buf, n, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld%s", f[0], f[1],
+	    f[2], f[3], f[4], f[5], ms < 0 ? "Z" : "");
 	if (ms >= 0 && n) {
 		size_t l = strlen(buf);
 

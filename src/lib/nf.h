@@ -53,8 +53,10 @@ size_t nf_vfmtw(char *buf, size_t n, const char *fmt, va_list ap);
 const char *nf_shword(const char *s, char *buf, size_t n);
 /* Now in UTC to the millisecond (2026-12-06T15:04:05.123Z), for -v. */
 void nf_utc(char *buf, size_t n);
-/* SECS since the epoch the same way, with MS milliseconds unless MS < 0. */
+/* SECS since the epoch the same way, with MS milliseconds unless MS < 0;
+ * nf_civil: its year, month, day, hour, minute, second. */
 void nf_iso(char *buf, size_t n, long long secs, int ms);
+void nf_civil(long long secs, long long f[6]);
 /* A Windows command line by MSVCRT's rules: ARGV (argv[0] the program,
  * holding no '"') quoted into BUF, always NUL-terminated; returns the whole
  * length, which may be N or more. */
