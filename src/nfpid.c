@@ -57,20 +57,21 @@ judge(struct nf_addr *a, struct nf_pidfile *pf, struct nf_verdict *vd)
 	return vd->v;
 }
 
+/* Alive (a keep-alive must not start a second server), but a stopped
+ * server serves nobody and acts on no signal: say so. */
+static void
+stopped(const char *file, pid_t pid, char state)
+{
+	if (NF_STATE_STOPPED(state))
+		nf_info(NF_STOPPED_FMT, file, (int)pid, state, (int)pid);
+}
+
 /*
  * With -S/-I or --shm: does a live process have the server's segment
  * attached for writing? Then the server runs, whatever its PID file says
  * (deleted, empty, garbled, stale): a keep-alive job must not start a
  * second one beside it. The exit code to give, or -1 when none does.
  */
-/* Alive (a keep-alive must not start a second server), but a stopped
- * server serves nobody and acts on no signal: say so. */
-static void
-stopped(const char *file, pid_t pid, char state)
-{
-	if (state == 'T' || state == 't')
-		nf_info(NF_STOPPED_FMT, file, (int)pid, state, (int)pid);
-}
 
 static int
 attached(struct nf_addr *a, const char *what)

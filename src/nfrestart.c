@@ -589,6 +589,7 @@ remove_pidfile(const struct nf_pidfile *judged)
 	 * be down: not 5, which promises that nothing was touched. */
 	if (pf.status == NF_PF_OK && !(judged->status == NF_PF_OK &&
 	    judged->pid == pf.pid) && nf_alive(pf.pid) == 1) {
+		char when[48];
 		int restored = 0;
 
 		for (int i = 0; i < o.nshm; i++)
@@ -605,17 +606,15 @@ remove_pidfile(const struct nf_pidfile *judged)
 			    (int)pf.pid);
 			return;
 		}
-		if (!oldpid)
-			nf_die(NF_DOWN, "%s: now names %d, a live process that "
-			    "someone started while --restore wrote the segment: "
-			    "not starting a second server beside it, nothing was "
-			    "started: DOWN unless %d is the server", o.a.pidfile,
-			    (int)pf.pid, (int)pf.pid);
+		if (oldpid)
+			nf_fmt(when, sizeof(when), "the old server %d stopped",
+			    (int)oldpid);
+		else
+			nf_fmt(when, sizeof(when), "--restore wrote the segment");
 		nf_die(NF_DOWN, "%s: now names %d, a live process that "
-		    "someone started while the old server %d stopped: not "
-		    "starting a second server beside it, nothing was started: "
-		    "DOWN unless %d is the server", o.a.pidfile, (int)pf.pid,
-		    (int)oldpid, (int)pf.pid);
+		    "someone started while %s: not starting a second server "
+		    "beside it, nothing was started: DOWN unless %d is the "
+		    "server", o.a.pidfile, (int)pf.pid, when, (int)pf.pid);
 	}
 	if (unlink(o.a.pidfile) < 0 && errno != ENOENT)
 		nf_die(NF_SYS, "%s: unlink:", o.a.pidfile);
@@ -1025,8 +1024,8 @@ not_stopped(void)
 {
 	struct nf_proc sp;
 
-	if (nf_proc_read(oldpid, &sp) == 0 && (sp.state == 'T' ||
-	    sp.state == 't') && !o.force)
+	if (nf_proc_read(oldpid, &sp) == 0 && NF_STATE_STOPPED(sp.state) &&
+	    !o.force)
 		nf_die(NF_REFUSED, "old server %d is stopped (state %c: SIGSTOP, "
 		    "a debugger, or nfshm save --freeze at work): it cannot exit "
 		    "until it is continued (kill -CONT %d); refusing, nothing was "

@@ -78,7 +78,7 @@ freeze_open(struct freeze *fz, pid_t pid)
 	if (r < 0)
 		nf_die(NF_SYS, "--freeze %d: /proc/%d/stat:", (int)pid,
 		    (int)pid);
-	if (p.state == 'T' || p.state == 't')
+	if (NF_STATE_STOPPED(p.state))
 		nf_die(NF_REFUSED, "--freeze %d: already stopped or traced "
 		    "(state %c): it would be resumed after the copy; nothing "
 		    "saved", (int)pid, p.state);

@@ -69,7 +69,7 @@ one(const struct nf_target *t, int sig, const char *sn)
 			nf_out("%d\n", pid);
 			nf_debug("%d: sent %s: %s (%s)", pid, sn, vd.why,
 			    vd.evidence);
-			if ((vd.state == 'T' || vd.state == 't') &&
+			if (NF_STATE_STOPPED(vd.state) &&
 			    sig != SIGKILL && sig != SIGCONT)
 				nf_info("%d: sent %s, but it is stopped (state "
 				    "%c): the signal waits until it is "

@@ -291,6 +291,9 @@ struct nf_proc {
 	int exit_code;		/* a zombie's, as waitpid(2) has it; else -1 */
 	char comm[32];
 };
+/* State T or t: stopped (SIGSTOP, a debugger): alive, acting on no signal
+ * but KILL until continued. */
+#define NF_STATE_STOPPED(c) ((c) == 'T' || (c) == 't')
 /* 0 facts read, 1 gone (ESRCH), -1 cannot read (errno set). */
 int nf_proc_read(pid_t pid, struct nf_proc *p);
 /* The same from the text of a /proc/PID/stat (or task/TID/stat): 0, or
